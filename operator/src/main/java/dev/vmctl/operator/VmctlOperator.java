@@ -1,0 +1,142 @@
+package dev.vmctl.operator;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.vmctl.operator.quota.QuotaReconciler;
+import dev.vmctl.operator.scheduling.Ledger;
+import dev.vmctl.operator.scheduling.VmReconciler;
+import dev.vmctl.operator.shares.ShareReconciler;
+import dev.vmctl.operator.users.UserReconciler;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster operator: JOSDK controllers for VMs (scheduling), Quotas, Users and Shares, behind
+ * leader election, with /metrics, /healthz and /readyz on an HTTP port.
+ */
+public final class VmctlOperator implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(VmctlOperator.class);
+
+  private final Operator operator;
+  private final VmReconciler vms;
+  private final HttpServer http;
+  private final AtomicBoolean leader = new AtomicBoolean();
+  private final String identity;
+  private final PrometheusMeterRegistry registry;
+
+  private VmctlOperator(KubernetesClient client, OperatorConfig config, String identity)
+      throws IOException {
+    this.identity = identity;
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Clock clock = Clock.systemUTC();
+    Duration lease = config.leaseDuration();
+    LeaderElectionConfiguration election =
+        new LeaderElectionConfiguration(
+            "vmctl-operator",
+            config.leaseNamespace(),
+            lease,
+            lease.multipliedBy(2).dividedBy(3),
+            lease.dividedBy(5),
+            identity,
+            new LeaderCallbacks(
+                () -> {
+                  log.info("{} became leader", identity);
+                  leader.set(true);
+                },
+                () -> {
+                  log.info("{} stopped leading", identity);
+                  leader.set(false);
+                },
+                newLeader -> log.info("leader is now {}", newLeader)),
+            false);
+    this.operator =
+        new Operator(
+            o ->
+                o.withKubernetesClient(client)
+                    .withLeaderElectionConfiguration(election)
+                    .withConcurrentReconciliationThreads(16)
+                    .withCloseClientOnStop(false)
+                    .withUseSSAToPatchPrimaryResource(false));
+    Ledger ledger = new Ledger();
+    this.vms = new VmReconciler(client, config, ledger, clock, registry);
+    operator.register(vms);
+    operator.register(new QuotaReconciler());
+    operator.register(new UserReconciler(config, clock));
+    operator.register(new ShareReconciler(config, clock));
+    this.http = HttpServer.create(new InetSocketAddress(config.httpPort()), 0);
+    http.createContext("/metrics", ex -> respond(ex, 200, registry.scrape()));
+    http.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));
+    http.createContext(
+        "/readyz", ex -> respond(ex, 200, leader.get() ? "ok: leader\n" : "ok: standby\n"));
+  }
+
+  public static VmctlOperator start(KubernetesClient client, OperatorConfig config, String identity)
+      throws IOException {
+    VmctlOperator vmctl = new VmctlOperator(client, config, identity);
+    vmctl.http.start();
+    vmctl.operator.start();
+    log.info("operator {} started; metrics on :{}", identity, vmctl.httpPort());
+    return vmctl;
+  }
+
+  public boolean isLeader() {
+    return leader.get();
+  }
+
+  public String identity() {
+    return identity;
+  }
+
+  public int httpPort() {
+    return http.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    vms.stop();
+    operator.stop();
+    http.stop(0);
+  }
+
+  private static void respond(com.sun.net.httpserver.HttpExchange ex, int code, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    ex.sendResponseHeaders(code, bytes.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    OperatorConfig config = OperatorConfig.fromEnvironment(System.getenv());
+    String identity =
+        System.getenv()
+            .getOrDefault("POD_NAME", "operator-" + UUID.randomUUID().toString().substring(0, 8));
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    VmctlOperator vmctl = start(client, config, identity);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("shutting down");
+                  vmctl.close();
+                  client.close();
+                }));
+    Thread.currentThread().join();
+  }
+}

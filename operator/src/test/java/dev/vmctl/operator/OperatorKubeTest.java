@@ -1,0 +1,407 @@
+package dev.vmctl.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.vmctl.api.v1alpha1.Quota;
+import dev.vmctl.api.v1alpha1.Share;
+import dev.vmctl.api.v1alpha1.User;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
+import dev.vmctl.api.v1alpha1.VmPhase;
+import dev.vmctl.operator.model.Conditions;
+import dev.vmctl.operator.model.Strategy;
+import dev.vmctl.operator.users.UserReconciler;
+import dev.vmctl.testkit.KubeApiServerExtension;
+import dev.vmctl.testkit.KubeEnv;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The operator against a real kube-apiserver, with a fake node daemon publishing Hosts. */
+@ExtendWith(KubeApiServerExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class OperatorKubeTest {
+  static final Duration WAIT = Duration.ofSeconds(30);
+  KubernetesClient client;
+  VmctlOperator operator;
+  String ns;
+
+  static OperatorConfig config(String leaseNamespace) {
+    return OperatorConfig.fromEnvironment(
+            Map.of(
+                "VMCTL_LEASE_NAMESPACE", leaseNamespace,
+                "VMCTL_LEASE_DURATION", "3s",
+                "VMCTL_HEARTBEAT_GRACE", "3s",
+                "VMCTL_HTTP_PORT", "0",
+                "VMCTL_DEFAULT_QUOTA_VMS", "3"))
+        .withStrategy(Strategy.PACK);
+  }
+
+  @BeforeAll
+  void startOperator(KubeEnv env) throws Exception {
+    client = env.client();
+    ns = env.namespace();
+    operator = VmctlOperator.start(env.server().adminClient(), config(ns), "op-a");
+    await().atMost(WAIT).until(operator::isLeader);
+  }
+
+  @AfterAll
+  void stopOperator() {
+    operator.close();
+  }
+
+  String namespace(String name) {
+    String full = ns + "-" + name;
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(full).endMetadata().build())
+        .create();
+    return full;
+  }
+
+  VirtualMachine createVm(
+      String namespace, String name, int cpus, String memory, Map<String, String> selector) {
+    VirtualMachine vm = new VirtualMachine();
+    vm.getMetadata().setName(name);
+    vm.getMetadata().setNamespace(namespace);
+    vm.setSpec(new VirtualMachineSpec());
+    vm.getSpec().cpus = cpus;
+    vm.getSpec().memory = memory;
+    vm.getSpec().nodeSelector = selector;
+    return client.resource(vm).create();
+  }
+
+  VirtualMachine get(String namespace, String name) {
+    return client.resources(VirtualMachine.class).inNamespace(namespace).withName(name).get();
+  }
+
+  VirtualMachine awaitVm(
+      String namespace, String name, java.util.function.Predicate<VirtualMachine> p) {
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              VirtualMachine vm = get(namespace, name);
+              return vm != null && vm.getStatus() != null && p.test(vm);
+            });
+    return get(namespace, name);
+  }
+
+  static boolean scheduled(VirtualMachine vm) {
+    return vm.getStatus() != null && vm.getStatus().nodeName != null;
+  }
+
+  @Test
+  void schedulesByPackingAndNodeSelectorAndLabelsTheVm() {
+    String n = namespace("pack");
+    try (FakeNodeDaemon nodes =
+        new FakeNodeDaemon(
+            client,
+            Map.of("pack-1", Map.of("t", "pack"), "pack-2", Map.of("t", "pack", "gpu", "yes")),
+            8,
+            "16Gi")) {
+      VirtualMachine first =
+          awaitVm(
+              n,
+              createVm(n, "one", 2, "2Gi", Map.of("t", "pack")).getMetadata().getName(),
+              OperatorKubeTest::scheduled);
+      VirtualMachine second =
+          awaitVm(
+              n,
+              createVm(n, "two", 2, "2Gi", Map.of("t", "pack")).getMetadata().getName(),
+              OperatorKubeTest::scheduled);
+      assertThat(second.getStatus().nodeName)
+          .as("pack puts the second VM next to the first")
+          .isEqualTo(first.getStatus().nodeName);
+      VirtualMachine gpu =
+          awaitVm(
+              n,
+              createVm(n, "gpu", 1, "1Gi", Map.of("t", "pack", "gpu", "yes"))
+                  .getMetadata()
+                  .getName(),
+              OperatorKubeTest::scheduled);
+      assertThat(gpu.getStatus().nodeName).isEqualTo("pack-2");
+      assertThat(gpu.getMetadata().getLabels()).containsEntry(VirtualMachine.NODE_LABEL, "pack-2");
+      assertThat(
+              Conditions.find(gpu.getStatus().conditions, "Scheduled")
+                  .orElseThrow()
+                  .getObservedGeneration())
+          .isEqualTo(gpu.getMetadata().getGeneration());
+      assertThat(gpu.getStatus().allocated.cpus).isEqualTo(1);
+      VirtualMachine running = awaitVm(n, "one", vm -> vm.getStatus().phase == VmPhase.Running);
+      assertThat(running.getStatus().phaseTransitions)
+          .extracting(t -> t.phase)
+          .containsSubsequence(VmPhase.Scheduled, VmPhase.Running);
+    }
+  }
+
+  @Test
+  void unschedulableVmSaysWhyAndIsScheduledWhenAHostAppears() {
+    String n = namespace("unsched");
+    try (FakeNodeDaemon small =
+        new FakeNodeDaemon(client, Map.of("small-1", Map.of("t", "unsched")), 2, "2Gi")) {
+      createVm(n, "big", 4, "8Gi", Map.of("t", "unsched"));
+      VirtualMachine pending =
+          awaitVm(
+              n,
+              "big",
+              vm -> Conditions.sameReason(vm.getStatus().conditions, "Scheduled", "Unschedulable"));
+      assertThat(pending.getStatus().phase).isEqualTo(VmPhase.Pending);
+      assertThat(
+              Conditions.find(pending.getStatus().conditions, "Scheduled")
+                  .orElseThrow()
+                  .getMessage())
+          .contains("1 host lack CPUs: need 4, largest free 2");
+      try (FakeNodeDaemon big =
+          new FakeNodeDaemon(client, Map.of("big-1", Map.of("t", "unsched")), 16, "32Gi")) {
+        VirtualMachine placed = awaitVm(n, "big", OperatorKubeTest::scheduled);
+        assertThat(placed.getStatus().nodeName).isEqualTo("big-1");
+      }
+    }
+  }
+
+  @Test
+  void fiftyVmsAtOnceAgainstRoomForTenScheduleExactlyTen() throws Exception {
+    String n = namespace("fifty");
+    try (FakeNodeDaemon nodes =
+        new FakeNodeDaemon(
+            client,
+            Map.of("fifty-1", Map.of("t", "fifty"), "fifty-2", Map.of("t", "fifty")),
+            5,
+            "64Gi")) {
+      ExecutorService pool = Executors.newFixedThreadPool(10);
+      List<Future<?>> creations = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        int id = i;
+        creations.add(pool.submit(() -> createVm(n, "vm-" + id, 1, "1Gi", Map.of("t", "fifty"))));
+      }
+      for (Future<?> f : creations) {
+        f.get();
+      }
+      pool.shutdown();
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () ->
+                  client.resources(VirtualMachine.class).inNamespace(n).list().getItems().stream()
+                      .allMatch(
+                          vm ->
+                              vm.getStatus() != null
+                                  && Conditions.find(vm.getStatus().conditions, "Scheduled")
+                                      .isPresent()));
+      Thread.sleep(2000); // let any late (wrong) decision land before counting
+      List<VirtualMachine> vms =
+          client.resources(VirtualMachine.class).inNamespace(n).list().getItems();
+      assertThat(vms.stream().filter(OperatorKubeTest::scheduled).count()).isEqualTo(10);
+      assertThat(vms.stream().filter(vm -> "fifty-1".equals(vm.getStatus().nodeName)).count())
+          .isEqualTo(5);
+      assertThat(
+              vms.stream()
+                  .filter(
+                      vm ->
+                          Conditions.sameReason(
+                              vm.getStatus().conditions, "Scheduled", "Unschedulable"))
+                  .count())
+          .isEqualTo(40);
+      client.resources(VirtualMachine.class).inNamespace(n).delete();
+    }
+  }
+
+  @Test
+  void quotaHoldsBackTheOldestWaitingVmUntilRoomIsFreed() {
+    String n = namespace("quota");
+    Quota quota = new Quota();
+    quota.getMetadata().setName("q");
+    quota.getMetadata().setNamespace(n);
+    quota.setSpec(new Quota.Spec());
+    quota.getSpec().hard = new Quota.Amounts(2, null, "3Gi", null);
+    client.resource(quota).create();
+    try (FakeNodeDaemon nodes =
+        new FakeNodeDaemon(client, Map.of("quota-1", Map.of("t", "quota")), 32, "64Gi")) {
+      createVm(n, "a", 1, "1Gi", Map.of("t", "quota"));
+      awaitVm(n, "a", OperatorKubeTest::scheduled);
+      createVm(n, "b", 1, "1Gi", Map.of("t", "quota"));
+      awaitVm(n, "b", OperatorKubeTest::scheduled);
+      createVm(n, "c", 1, "1Gi", Map.of("t", "quota"));
+      VirtualMachine c =
+          awaitVm(
+              n,
+              "c",
+              vm -> Conditions.sameReason(vm.getStatus().conditions, "Scheduled", "QuotaExceeded"));
+      assertThat(Conditions.find(c.getStatus().conditions, "Scheduled").orElseThrow().getMessage())
+          .isEqualTo("quota exceeded: q: VMs 2 of 2 used");
+      createVm(n, "d", 1, "1Gi", Map.of("t", "quota"));
+      awaitVm(
+          n,
+          "d",
+          vm -> Conditions.sameReason(vm.getStatus().conditions, "Scheduled", "QuotaExceeded"));
+      await()
+          .atMost(WAIT)
+          .until(
+              () -> {
+                Quota q = client.resources(Quota.class).inNamespace(n).withName("q").get();
+                return q.getStatus() != null
+                    && q.getStatus().used != null
+                    && Objects.equals(q.getStatus().used.vms, 2)
+                    && "2Gi".equals(q.getStatus().used.memory);
+              });
+      client.resources(VirtualMachine.class).inNamespace(n).withName("a").delete();
+      VirtualMachine admitted = awaitVm(n, "c", OperatorKubeTest::scheduled);
+      assertThat(admitted.getStatus().nodeName).isEqualTo("quota-1");
+      assertThat(scheduled(get(n, "d"))).as("the younger VM still waits").isFalse();
+    }
+  }
+
+  @Test
+  void lostHostMarksItsVmsUnknownAndTheyComeBackWithIt() {
+    String n = namespace("lost");
+    try (FakeNodeDaemon nodes =
+        new FakeNodeDaemon(client, Map.of("lost-1", Map.of("t", "lost")), 4, "8Gi")) {
+      createVm(n, "vm", 1, "1Gi", Map.of("t", "lost"));
+      awaitVm(n, "vm", vm -> vm.getStatus().phase == VmPhase.Running);
+      nodes.silence("lost-1");
+      VirtualMachine lost = awaitVm(n, "vm", vm -> vm.getStatus().phase == VmPhase.Unknown);
+      assertThat(Conditions.isTrue(lost.getStatus().conditions, "NodeLost")).isTrue();
+      assertThat(lost.getStatus().nodeName).as("not moved elsewhere").isEqualTo("lost-1");
+      nodes.resume("lost-1");
+      VirtualMachine back = awaitVm(n, "vm", vm -> vm.getStatus().phase == VmPhase.Running);
+      assertThat(Conditions.find(back.getStatus().conditions, "NodeLost").orElseThrow().getReason())
+          .isEqualTo("HostRecovered");
+    }
+  }
+
+  @Test
+  void userGetsNamespaceQuotaAndAccessAndDisablingStopsScheduling() {
+    User user = new User();
+    user.getMetadata().setName("grace-" + ns.substring(ns.length() - 6));
+    user.setSpec(new User.Spec());
+    user.getSpec().email = "grace@example.com";
+    client.resource(user).create();
+    String userNs = "user-" + user.getMetadata().getName();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              User u = client.resources(User.class).withName(user.getMetadata().getName()).get();
+              return u.getStatus() != null && userNs.equals(u.getStatus().namespace);
+            });
+    assertThat(client.namespaces().withName(userNs).get().getMetadata().getLabels())
+        .containsEntry(UserReconciler.USER_LABEL, user.getMetadata().getName());
+    Quota q = client.resources(Quota.class).inNamespace(userNs).withName("default").get();
+    assertThat(q.getSpec().hard.vms).isEqualTo(3);
+    assertThat(
+            client
+                .rbac()
+                .roleBindings()
+                .inNamespace(userNs)
+                .withName("vmctl-user")
+                .get()
+                .getSubjects())
+        .extracting(s -> s.getName())
+        .containsExactly(UserReconciler.identity(user.getMetadata().getName()));
+
+    client
+        .resources(User.class)
+        .withName(user.getMetadata().getName())
+        .edit(
+            u -> {
+              u.getSpec().disabled = true;
+              return u;
+            });
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                "Disabled"
+                    .equals(
+                        Conditions.find(
+                                client
+                                    .resources(User.class)
+                                    .withName(user.getMetadata().getName())
+                                    .get()
+                                    .getStatus()
+                                    .conditions,
+                                "Ready")
+                            .map(c -> c.getReason())
+                            .orElse("")));
+    createVm(userNs, "blocked", 1, "1Gi", null);
+    VirtualMachine blocked =
+        awaitVm(
+            userNs,
+            "blocked",
+            vm -> Conditions.find(vm.getStatus().conditions, "Scheduled").isPresent());
+    assertThat(
+            Conditions.find(blocked.getStatus().conditions, "Scheduled").orElseThrow().getReason())
+        .isEqualTo("UserDisabled");
+  }
+
+  @Test
+  void linkShareGetsATokenSecretAndDeletingTheVmInvalidatesIt() {
+    String n = namespace("share");
+    createVm(n, "web", 1, "1Gi", Map.of("t", "nowhere"));
+    Share share = new Share();
+    share.getMetadata().setName("link");
+    share.getMetadata().setNamespace(n);
+    share.setSpec(new Share.Spec());
+    share.getSpec().vm = "web";
+    share.getSpec().link = true;
+    client.resource(share).create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Share s = client.resources(Share.class).inNamespace(n).withName("link").get();
+              return s.getStatus() != null && Conditions.isTrue(s.getStatus().conditions, "Ready");
+            });
+    Share ready = client.resources(Share.class).inNamespace(n).withName("link").get();
+    Secret secret = client.secrets().inNamespace(n).withName(ready.getStatus().secretName).get();
+    String token = new String(java.util.Base64.getDecoder().decode(secret.getData().get("token")));
+    assertThat(token).hasSizeGreaterThanOrEqualTo(43);
+    assertThat(ready.getStatus().url)
+        .isEqualTo("https://web.vm.localhost:8443/")
+        .doesNotContain(token);
+    assertThat(secret.getMetadata().getOwnerReferences())
+        .extracting(o -> o.getName())
+        .containsExactly("link");
+
+    Share orphan = new Share();
+    orphan.getMetadata().setName("nothing");
+    orphan.getMetadata().setNamespace(n);
+    orphan.setSpec(new Share.Spec());
+    orphan.getSpec().vm = "missing";
+    orphan.getSpec().email = "eve@example.com";
+    client.resource(orphan).create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Share s = client.resources(Share.class).inNamespace(n).withName("nothing").get();
+              return s.getStatus() != null
+                  && Conditions.sameReason(s.getStatus().conditions, "Ready", "VMNotFound");
+            });
+
+    client.resources(VirtualMachine.class).inNamespace(n).withName("web").delete();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Share s = client.resources(Share.class).inNamespace(n).withName("link").get();
+              return Conditions.sameReason(s.getStatus().conditions, "Ready", "VMNotFound")
+                  && client.secrets().inNamespace(n).withName("share-link").get() == null;
+            });
+  }
+}
