@@ -45,7 +45,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 step "installing CRDs"
-"$VMCTL_KUBE_BINARIES/kubectl" apply --server-side --force-conflicts -f crds/ >/dev/null
+"$VMCTL_KUBE_BINARIES/kubectl" apply --server-side --force-conflicts -k crds/ >/dev/null
 "$VMCTL_KUBE_BINARIES/kubectl" wait --for=condition=Established crd --all --timeout=60s >/dev/null
 
 cat <<MSG

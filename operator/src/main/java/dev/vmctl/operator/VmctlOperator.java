@@ -73,10 +73,12 @@ public final class VmctlOperator implements AutoCloseable {
                     .withUseSSAToPatchPrimaryResource(false));
     Ledger ledger = new Ledger();
     this.vms = new VmReconciler(client, config, ledger, clock, registry);
-    operator.register(vms);
-    operator.register(new QuotaReconciler());
-    operator.register(new UserReconciler(config, clock));
-    operator.register(new ShareReconciler(config, clock));
+    operator.register(vms, o -> o.withItemStore(new TrimmingItemStore<>()));
+    operator.register(new QuotaReconciler(), o -> o.withItemStore(new TrimmingItemStore<>()));
+    operator.register(
+        new UserReconciler(config, clock), o -> o.withItemStore(new TrimmingItemStore<>()));
+    operator.register(
+        new ShareReconciler(config, clock), o -> o.withItemStore(new TrimmingItemStore<>()));
     this.http = HttpServer.create(new InetSocketAddress(config.httpPort()), 0);
     http.createContext("/metrics", ex -> respond(ex, 200, registry.scrape()));
     http.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));

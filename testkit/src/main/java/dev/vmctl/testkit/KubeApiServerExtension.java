@@ -73,6 +73,7 @@ public final class KubeApiServerExtension
     try (Stream<Path> list = Files.list(dir)) {
       files =
           list.filter(p -> p.toString().endsWith(".yml") || p.toString().endsWith(".yaml"))
+              .filter(p -> !p.getFileName().toString().equals("kustomization.yaml"))
               .sorted()
               .toList();
     }
@@ -90,6 +91,7 @@ public final class KubeApiServerExtension
                   c ->
                       c != null
                           && c.getStatus() != null
+                          && c.getStatus().getConditions() != null
                           && c.getStatus().getConditions().stream()
                               .anyMatch(
                                   cond ->

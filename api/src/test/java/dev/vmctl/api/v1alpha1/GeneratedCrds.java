@@ -52,6 +52,14 @@ final class GeneratedCrds {
               + "# Regenerate with hack/update-crds.sh.\n"
               + Serialization.asYaml(crd));
     }
+    StringBuilder kustomization =
+        new StringBuilder(
+            "# Generated with the CRDs by hack/update-crds.sh; do not edit.\n"
+                + "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+                + "kind: Kustomization\n"
+                + "resources:\n");
+    files.keySet().forEach(f -> kustomization.append("  - ").append(f).append('\n'));
+    files.put("kustomization.yaml", kustomization.toString());
     return files;
   }
 

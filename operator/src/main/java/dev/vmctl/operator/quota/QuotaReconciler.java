@@ -36,6 +36,7 @@ public class QuotaReconciler implements Reconciler<Quota> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(VirtualMachine.class, Quota.class)
                 .withName("quota-vms")
+                .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(
                     vm ->
                         primaries

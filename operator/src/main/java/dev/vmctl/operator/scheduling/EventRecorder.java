@@ -22,12 +22,21 @@ public final class EventRecorder {
     this.component = component;
   }
 
+  // Events are off the reconcile path: a slow or failing Event write never delays a decision.
+  private final java.util.concurrent.ExecutorService writer =
+      java.util.concurrent.Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "event-recorder");
+            t.setDaemon(true);
+            return t;
+          });
+
   public void normal(HasMetadata about, String reason, String message) {
-    record(about, "Normal", reason, message);
+    writer.execute(() -> record(about, "Normal", reason, message));
   }
 
   public void warning(HasMetadata about, String reason, String message) {
-    record(about, "Warning", reason, message);
+    writer.execute(() -> record(about, "Warning", reason, message));
   }
 
   private void record(HasMetadata about, String type, String reason, String message) {

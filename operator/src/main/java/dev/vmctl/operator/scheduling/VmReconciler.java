@@ -16,6 +16,8 @@ import dev.vmctl.operator.model.Placement;
 import dev.vmctl.operator.model.QuotaCheck;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -91,6 +93,44 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
             .publishPercentileHistogram()
             .register(registry);
     registry.gauge("vmctl_reservations", ledger, Ledger::size);
+    for (VmPhase phase : VmPhase.values()) {
+      io.micrometer.core.instrument.Gauge.builder("vmctl_vms", this, r -> r.countPhase(phase))
+          .description("VirtualMachines by phase")
+          .tag("phase", phase.name())
+          .register(registry);
+    }
+    io.micrometer.core.instrument.Gauge.builder(
+            "vmctl_scheduling_queue_depth", this, r -> r.pendingCount(null))
+        .description("VMs waiting to be scheduled")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder(
+            "vmctl_unschedulable_vms", this, r -> r.pendingCount("Unschedulable"))
+        .description("VMs no host can take right now")
+        .register(registry);
+  }
+
+  private double countPhase(VmPhase phase) {
+    return vmCache == null
+        ? 0
+        : vmCache
+            .list()
+            .filter(vm -> vm.getStatus() != null && vm.getStatus().phase == phase)
+            .count();
+  }
+
+  private double pendingCount(String reason) {
+    if (vmCache == null) {
+      return 0;
+    }
+    return vmCache
+        .list()
+        .filter(vm -> vm.getStatus() == null || vm.getStatus().nodeName == null)
+        .filter(
+            vm ->
+                reason == null
+                    || (vm.getStatus() != null
+                        && Conditions.sameReason(vm.getStatus().conditions, SCHEDULED, reason)))
+        .count();
   }
 
   @Override
@@ -113,6 +153,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Host.class, VirtualMachine.class)
                 .withName("hosts")
+                .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(
                     host -> {
                       Set<ResourceID> ids = pending(null);
@@ -127,6 +168,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Quota.class, VirtualMachine.class)
                 .withName("quotas")
+                .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(q -> pending(q.getMetadata().getNamespace()))
                 .build(),
             context);
@@ -134,6 +176,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(User.class, VirtualMachine.class)
                 .withName("users")
+                .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(
                     u ->
                         u.getStatus() != null && u.getStatus().namespace != null
@@ -145,6 +188,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Image.class, VirtualMachine.class)
                 .withName("images")
+                .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(i -> pending(null))
                 .build(),
             context);
@@ -307,18 +351,14 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     if (labels != null && node.equals(labels.get(VirtualMachine.NODE_LABEL))) {
       return;
     }
+    // One merge patch, no read: the label is ours alone (documented in docs/api.md).
     client
         .resources(VirtualMachine.class)
         .inNamespace(vm.getMetadata().getNamespace())
         .withName(vm.getMetadata().getName())
-        .edit(
-            v -> {
-              if (v.getMetadata().getLabels() == null) {
-                v.getMetadata().setLabels(new HashMap<>());
-              }
-              v.getMetadata().getLabels().put(VirtualMachine.NODE_LABEL, node);
-              return v;
-            });
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"metadata\":{\"labels\":{\"" + VirtualMachine.NODE_LABEL + "\":\"" + node + "\"}}}");
   }
 
   // ---- unscheduled VMs ----

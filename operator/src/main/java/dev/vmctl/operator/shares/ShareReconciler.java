@@ -57,6 +57,7 @@ public class ShareReconciler implements Reconciler<Share> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(VirtualMachine.class, Share.class)
                 .withName("share-vms")
+                .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(
                     vm ->
                         shares

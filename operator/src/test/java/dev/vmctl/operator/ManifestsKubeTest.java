@@ -1,0 +1,64 @@
+package dev.vmctl.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vmctl.testkit.KubeApiServerExtension;
+import dev.vmctl.testkit.KubeEnv;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The operator's manifests are accepted by a real API server (server-side dry run). */
+@ExtendWith(KubeApiServerExtension.class)
+class ManifestsKubeTest {
+
+  @Test
+  void operatorManifestsPassServerSideDryRun(KubeEnv env) {
+    Path manifests = Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests");
+    // The namespace must exist for namespaced objects to be dry-run against it.
+    KubeEnv.Result ns =
+        env.kubectlWithInput(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: vmctl-system\n",
+            "apply",
+            "-f",
+            "-");
+    assertThat(ns.ok()).as(ns.stderr()).isTrue();
+    for (String component : new String[] {"crds", "operator"}) {
+      KubeEnv.Result result =
+          env.kubectl(
+              "apply",
+              "--namespace=vmctl-system",
+              "--dry-run=server",
+              "-k",
+              manifests.resolve(component).toString());
+      assertThat(result.ok()).as(component + ": " + result.stderr()).isTrue();
+      assertThat(result.stdout()).contains("(server dry run)");
+    }
+  }
+
+  @Test
+  void operatorRoleCannotCreateOrDeleteVmsOrListSecrets(KubeEnv env) {
+    Path manifests = Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests");
+    KubeEnv.Result applied =
+        env.kubectl("apply", "-f", manifests.resolve("operator/020-clusterrole.yaml").toString());
+    assertThat(applied.ok()).as(applied.stderr()).isTrue();
+    env.kubectl(
+        "create",
+        "clusterrolebinding",
+        "op-test-" + env.namespace(),
+        "--clusterrole=vmctl-operator",
+        "--user=op-test");
+    assertThat(can(env, "patch", "virtualmachines.vmctl.dev")).isEqualTo("yes");
+    assertThat(can(env, "update", "virtualmachines.vmctl.dev/status")).isEqualTo("yes");
+    assertThat(can(env, "create", "virtualmachines.vmctl.dev")).isEqualTo("no");
+    assertThat(can(env, "delete", "virtualmachines.vmctl.dev")).isEqualTo("no");
+    assertThat(can(env, "list", "secrets")).isEqualTo("no");
+    assertThat(can(env, "create", "secrets")).isEqualTo("yes");
+  }
+
+  private static String can(KubeEnv env, String verb, String resource) {
+    return env.kubectl("auth", "can-i", verb, resource, "--as=op-test", "--all-namespaces")
+        .stdout()
+        .trim();
+  }
+}
