@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Provides a guest kernel for tests and local runs without building one: Debian's cloud
+# kernel, its compressed payload extracted to an uncompressed PVH vmlinux (QEMU microvm and
+# cloud-hypervisor boot it directly), the few virtio/vsock modules it needs, and a tiny
+# busybox initramfs that loads the block driver and switches to the root volume.
+# For a kernel with everything built in, see kernel/build.sh.
+# Output (last line on stdout): a directory with vmlinux, initramfs.cpio.gz, modules/, version.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_packages lz4 busybox-static cpio kmod xz-utils
+
+OUT_ROOT="$VMCTL_CACHE/guest"
+mkdir -p "$OUT_ROOT/debs"
+cd "$OUT_ROOT/debs"
+log() { echo "[guest-kernel] $*" >&2; }
+
+pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+[[ -n "$pkg" ]] || { apt-get update -qq >&2; pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'); }
+kver=${pkg#linux-image-}
+OUT="$OUT_ROOT/kernel-$kver"
+if [[ -f "$OUT/vmlinux" && -f "$OUT/initramfs.cpio.gz" && -d "$OUT/modules" ]]; then
+  log "cached in $OUT"
+  echo "$OUT"
+  exit 0
+fi
+log "kernel $kver"
+ls "$pkg"_*.deb >/dev/null 2>&1 || apt-get download -qq "$pkg" >&2
+ls busybox-static_*.deb >/dev/null 2>&1 || apt-get download -qq busybox-static >&2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -x "$(ls "$pkg"_*.deb | head -1)" "$work/k"
+dpkg-deb -x "$(ls busybox-static_*.deb | head -1)" "$work/bb"
+
+# The bzImage wraps a compressed ELF; find it by magic number and decompress (like the
+# kernel's scripts/extract-vmlinux).
+vmlinuz=$(ls "$work"/k/boot/vmlinuz-*)
+try() { # magic, decompressor
+  local magic=$1; shift
+  for pos in $(LC_ALL=C grep -abo "$magic" "$vmlinuz" | cut -d: -f1 | head -20); do
+    tail -c +$((pos + 1)) "$vmlinuz" | "$@" >"$work/vmlinux" 2>/dev/null || true
+    if [[ "$(head -c 4 "$work/vmlinux" | od -An -c | tr -d ' ')" == '177ELF' ]]; then return 0; fi
+  done
+  return 1
+}
+try $'\x02\x21\x4c\x18' lz4 -dc || try $'\xfd7zXZ\x00' xz -dc || try $'\x1f\x8b\x08' gzip -dc ||
+  { log "cannot extract vmlinux from $vmlinuz"; exit 1; }
+
+mkdir -p "$OUT.tmp/modules"
+rm -rf "$OUT.tmp" && mkdir -p "$OUT.tmp/modules/lib/modules/$kver"
+src="$work/k/lib/modules/$kver"
+# What a vmctl guest needs: virtio transports, block, net, vsock, rng, console.
+for m in virtio virtio_ring virtio_mmio virtio_pci virtio_pci_legacy_dev virtio_pci_modern_dev \
+  virtio_blk virtio_net net_failover failover vsock vmw_vsock_virtio_transport_common \
+  vmw_vsock_virtio_transport virtio-rng virtio_console; do
+  f=$(find "$src/kernel" -name "$m.ko*" | head -1)
+  [[ -n "$f" ]] || { log "module $m not found"; exit 1; }
+  mkdir -p "$OUT.tmp/modules/lib/modules/$kver/$(dirname "${f#$src/}")"
+  cp "$f" "$OUT.tmp/modules/lib/modules/$kver/${f#$src/}"
+done
+cp "$src"/modules.order "$src"/modules.builtin* "$OUT.tmp/modules/lib/modules/$kver/" 2>/dev/null || true
+depmod -b "$OUT.tmp/modules" "$kver"
+
+# initramfs: busybox, the block-path modules, and an init that mounts /dev/vda and switches.
+ir="$work/initramfs"
+mkdir -p "$ir"/{bin,dev,proc,sys,newroot,modules}
+cp "$work/bb/bin/busybox" "$ir/bin/busybox"
+for m in virtio virtio_ring virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+  cp "$(find "$OUT.tmp/modules" -name "$m.ko*" | head -1)" "$ir/modules/"
+done
+cat >"$ir/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+# Dependency order (virtio_ring first); a second pass catches anything out of order.
+for pass in 1 2; do
+  for m in virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+    grep -q "^$m " /proc/modules || insmod /modules/$m.ko 2>/dev/null
+  done
+done
+root=/dev/vda
+for a in $(cat /proc/cmdline); do case $a in root=*) root=${a#root=};; esac; done
+i=0
+while [ ! -b "$root" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+mount -t ext4 -o rw "$root" /newroot || { echo "vmctl initramfs: cannot mount $root"; exec sh; }
+umount /proc /sys
+mount --move /dev /newroot/dev 2>/dev/null || umount /dev
+exec switch_root /newroot /sbin/init
+INIT
+chmod +x "$ir/init"
+(cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 >"$OUT.tmp/initramfs.cpio.gz")
+mv "$work/vmlinux" "$OUT.tmp/vmlinux"
+echo "$kver" >"$OUT.tmp/version"
+rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"
+log "ready in $OUT ($(du -sh "$OUT/vmlinux" | cut -f1) vmlinux)"
+echo "$OUT"
