@@ -11,5 +11,17 @@ step "Kubernetes binaries (etcd, kube-apiserver, kubectl)"
 VMCTL_KUBE_BINARIES="$(kube_binaries)"
 export VMCTL_KUBE_BINARIES
 
+# The real-guest tests boot the base image under QEMU: build the agent, then the guest kernel,
+# the image and vhost-device-vsock (each cached by content in ~/.cache/vmctl).
+step "guest agent jar"
+mvn -B -q -ntp install -DskipTests -Dspotless.check.skip=true -pl guest-agent -am
+step "guest kernel"
+VMCTL_GUEST_KERNEL_DIR="$(bash hack/guest-kernel.sh | tail -1)"
+step "base image (debootstrap on the first run, about a minute)"
+VMCTL_GUEST_IMAGE="$(bash hack/build-image.sh | tail -1)"
+step "QEMU and vhost-device-vsock"
+VMCTL_VHOST_VSOCK="$(bash hack/guest-tools.sh | tail -1)"
+export VMCTL_GUEST_KERNEL_DIR VMCTL_GUEST_IMAGE VMCTL_VHOST_VSOCK
+
 step "mvn verify"
 mvn -B -ntp verify "$@"
