@@ -78,5 +78,7 @@ E2FSPROGS_FAKE_TIME=$EPOCH mkfs.ext4 -q -F -L vmctl-root -U 6b1c4d9e-5a53-4c1e-9
   -E hash_seed=766d6374-6c00-4000-8000-000000000000,root_owner=0:0 \
   -d "$root" "$work/image.raw" "${size_mb}M"
 mv "$work/image.raw" "$IMAGE"
+# Older builds are superseded; keep the cache from growing by one image per change.
+find "$OUT_DIR" -maxdepth 1 -name 'base-*.raw' ! -name "$(basename "$IMAGE")" -delete
 log "ready: $IMAGE ($(du -h --apparent-size "$IMAGE" | cut -f1) apparent, $(du -h "$IMAGE" | cut -f1) on disk)"
 echo "$IMAGE"

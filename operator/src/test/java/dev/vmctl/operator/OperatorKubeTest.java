@@ -3,13 +3,13 @@ package dev.vmctl.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.v1alpha1.Quota;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
 import dev.vmctl.api.v1alpha1.VmPhase;
-import dev.vmctl.operator.model.Conditions;
 import dev.vmctl.operator.model.Strategy;
 import dev.vmctl.operator.users.UserReconciler;
 import dev.vmctl.testkit.KubeApiServerExtension;

@@ -1,5 +1,6 @@
 package dev.vmctl.operator.scheduling;
 
+import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.v1alpha1.Host;
 import dev.vmctl.api.v1alpha1.Image;
 import dev.vmctl.api.v1alpha1.Quota;
@@ -9,7 +10,6 @@ import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
 import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.operator.OperatorConfig;
 import dev.vmctl.operator.model.Amounts;
-import dev.vmctl.operator.model.Conditions;
 import dev.vmctl.operator.model.Demand;
 import dev.vmctl.operator.model.HostView;
 import dev.vmctl.operator.model.Placement;

@@ -1,9 +1,9 @@
 package dev.vmctl.operator.shares;
 
+import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.operator.OperatorConfig;
-import dev.vmctl.operator.model.Conditions;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;

@@ -1,9 +1,9 @@
 package dev.vmctl.operator.users;
 
+import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.v1alpha1.Quota;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.operator.OperatorConfig;
-import dev.vmctl.operator.model.Conditions;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;

@@ -1,4 +1,4 @@
-package dev.vmctl.operator.model;
+package dev.vmctl.api.status;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;

@@ -1,0 +1,74 @@
+package dev.vmctl.node;
+
+import dev.vmctl.node.model.Subnet;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Node daemon settings, from environment variables (see docs/node-daemon.md).
+ *
+ * @param hostName VMCTL_NODE_NAME: this host's name (the Host resource and the VM label value)
+ * @param stateDir VMCTL_STATE_DIR: VM directories (volumes, sockets, pid files); on the pool
+ * @param pool VMCTL_STORAGE_POOL: where base images live ({@code images/<name>.raw})
+ * @param storageDriver VMCTL_STORAGE_DRIVER: btrfs or reflink (lvm-thin: see docs)
+ * @param hypervisor VMCTL_HYPERVISOR: qemu (cloud-hypervisor: see docs)
+ * @param subnet VMCTL_VM_SUBNET: this host's VM subnet, e.g. 10.100.0.0/24
+ * @param bridge VMCTL_BRIDGE: the bridge VMs attach to
+ * @param netns VMCTL_NETNS: run bridge, TAPs and hypervisors in this network namespace
+ * @param kernelDir VMCTL_KERNEL_DIR: vmlinux and initramfs.cpio.gz
+ * @param qemu VMCTL_QEMU, vhostVsock VMCTL_VHOST_VSOCK: binaries
+ * @param kvm VMCTL_KVM: true to use KVM
+ * @param reservedCpus VMCTL_RESERVED_CPUS, reservedMemory VMCTL_RESERVED_MEMORY: kept for the host
+ * @param heartbeat VMCTL_HEARTBEAT: how often the Host is refreshed
+ * @param httpPort VMCTL_HTTP_PORT: /metrics and /healthz
+ */
+public record NodeConfig(
+    String hostName,
+    Path stateDir,
+    Path pool,
+    String storageDriver,
+    String hypervisor,
+    Subnet subnet,
+    String bridge,
+    String netns,
+    Path kernelDir,
+    String qemu,
+    String vhostVsock,
+    boolean kvm,
+    int reservedCpus,
+    String reservedMemory,
+    Duration heartbeat,
+    int httpPort,
+    String sshUser) {
+
+  public static NodeConfig fromEnvironment(Map<String, String> env) {
+    Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
+    return new NodeConfig(
+        env.getOrDefault("VMCTL_NODE_NAME", hostname()),
+        Path.of(env.getOrDefault("VMCTL_STATE_DIR", pool.toString())),
+        pool,
+        env.getOrDefault("VMCTL_STORAGE_DRIVER", "btrfs"),
+        env.getOrDefault("VMCTL_HYPERVISOR", "qemu"),
+        Subnet.parse(env.getOrDefault("VMCTL_VM_SUBNET", "10.100.0.0/24")),
+        env.getOrDefault("VMCTL_BRIDGE", "vmctl0"),
+        env.getOrDefault("VMCTL_NETNS", ""),
+        Path.of(env.getOrDefault("VMCTL_KERNEL_DIR", "/var/lib/vmctl/kernel")),
+        env.getOrDefault("VMCTL_QEMU", "qemu-system-x86_64"),
+        env.getOrDefault("VMCTL_VHOST_VSOCK", "vhost-device-vsock"),
+        Boolean.parseBoolean(env.getOrDefault("VMCTL_KVM", "false")),
+        Integer.parseInt(env.getOrDefault("VMCTL_RESERVED_CPUS", "0")),
+        env.getOrDefault("VMCTL_RESERVED_MEMORY", "512Mi"),
+        Duration.ofSeconds(Long.parseLong(env.getOrDefault("VMCTL_HEARTBEAT_SECONDS", "10"))),
+        Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8081")),
+        env.getOrDefault("VMCTL_GUEST_USER", "vmctl"));
+  }
+
+  private static String hostname() {
+    try {
+      return java.nio.file.Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+    } catch (java.io.IOException e) {
+      return "localhost";
+    }
+  }
+}

@@ -1,0 +1,131 @@
+package dev.vmctl.node;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.node.host.Commands;
+import dev.vmctl.node.host.HostPublisher;
+import dev.vmctl.node.hypervisor.Hypervisor;
+import dev.vmctl.node.hypervisor.QemuHypervisor;
+import dev.vmctl.node.net.Network;
+import dev.vmctl.node.storage.ReflinkStorage;
+import dev.vmctl.node.storage.Storage;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node daemon: publishes this host's Host and reconciles the VMs labelled {@code
+ * vmctl.dev/node=<host>} (and only those: the watch is filtered server-side).
+ */
+public final class NodeDaemon implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeDaemon.class);
+
+  private final Operator operator;
+  private final ScheduledExecutorService heartbeat;
+  private final HttpServer http;
+
+  private NodeDaemon(KubernetesClient client, NodeConfig config) throws IOException {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Commands commands = new Commands();
+    Storage storage = storage(config, commands);
+    Network network = new Network(commands, config.netns(), config.bridge(), config.subnet());
+    Hypervisor hypervisor = hypervisor(config, commands);
+    NodeVmReconciler reconciler =
+        new NodeVmReconciler(client, config, storage, network, hypervisor, registry);
+    this.operator =
+        new Operator(
+            o ->
+                o.withKubernetesClient(client)
+                    .withConcurrentReconciliationThreads(8)
+                    .withCloseClientOnStop(false)
+                    .withUseSSAToPatchPrimaryResource(false));
+    operator.register(
+        reconciler, o -> o.withLabelSelector(VirtualMachine.NODE_LABEL + "=" + config.hostName()));
+    HostPublisher publisher =
+        new HostPublisher(client, config, storage, hypervisor, reconciler::cachedVms);
+    network.ensureBridge();
+    publisher.publish();
+    this.heartbeat =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "host-heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
+    long period = config.heartbeat().toMillis();
+    heartbeat.scheduleWithFixedDelay(publisher::publish, period, period, TimeUnit.MILLISECONDS);
+    this.http = HttpServer.create(new InetSocketAddress(config.httpPort()), 0);
+    http.createContext("/metrics", ex -> respond(ex, registry.scrape()));
+    http.createContext("/healthz", ex -> respond(ex, "ok\n"));
+    http.start();
+    operator.start();
+    log.info("node daemon for host {} started", config.hostName());
+  }
+
+  static Storage storage(NodeConfig config, Commands commands) {
+    return switch (config.storageDriver()) {
+      case "btrfs", "reflink", "xfs" ->
+          new ReflinkStorage(config.pool(), commands, config.storageDriver());
+      default ->
+          throw new IllegalArgumentException(
+              "storage driver "
+                  + config.storageDriver()
+                  + " is not available in this build (btrfs, reflink)");
+    };
+  }
+
+  static Hypervisor hypervisor(NodeConfig config, Commands commands) {
+    return switch (config.hypervisor()) {
+      case "qemu" ->
+          new QemuHypervisor(
+              commands,
+              config.qemu(),
+              config.vhostVsock(),
+              config.kernelDir(),
+              config.netns(),
+              config.kvm());
+      default ->
+          throw new IllegalArgumentException(
+              "hypervisor " + config.hypervisor() + " is not available in this build (qemu)");
+    };
+  }
+
+  public static NodeDaemon start(KubernetesClient client, NodeConfig config) throws IOException {
+    return new NodeDaemon(client, config);
+  }
+
+  @Override
+  public void close() {
+    heartbeat.shutdownNow();
+    operator.stop();
+    http.stop(0);
+  }
+
+  private static void respond(com.sun.net.httpserver.HttpExchange ex, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    ex.sendResponseHeaders(200, bytes.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    NodeConfig config = NodeConfig.fromEnvironment(System.getenv());
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    NodeDaemon daemon = start(client, config);
+    Runtime.getRuntime().addShutdownHook(new Thread(daemon::close));
+    Thread.currentThread().join();
+  }
+}

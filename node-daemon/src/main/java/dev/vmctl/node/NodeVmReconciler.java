@@ -1,0 +1,469 @@
+package dev.vmctl.node;
+
+import dev.vmctl.agent.client.AgentClient;
+import dev.vmctl.api.status.Conditions;
+import dev.vmctl.api.status.Phases;
+import dev.vmctl.api.v1alpha1.RunStrategy;
+import dev.vmctl.api.v1alpha1.User;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
+import dev.vmctl.api.v1alpha1.VmPhase;
+import dev.vmctl.node.hypervisor.Hypervisor;
+import dev.vmctl.node.model.VmPlan;
+import dev.vmctl.node.model.VmPlanner;
+import dev.vmctl.node.net.Network;
+import dev.vmctl.node.storage.Storage;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns each VM scheduled to this host into host state, in idempotent steps that each measure
+ * before acting: identity (IP, MAC, vsock CID, recorded in status before use), volumes, TAP,
+ * hypervisor process, guest configuration through the agent. Owns the vmctl.dev/node-cleanup
+ * finalizer, so nothing is left behind when a VM is deleted.
+ */
+// Not generation-aware: the restart annotation and our own status must trigger reconciles too.
+@ControllerConfiguration(
+    name = "node-vms",
+    finalizerName = VirtualMachine.NODE_FINALIZER,
+    generationAwareEventProcessing = false)
+public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<VirtualMachine> {
+  private static final Logger log = LoggerFactory.getLogger(NodeVmReconciler.class);
+  static final Duration RESYNC = Duration.ofSeconds(15);
+  static final Duration AGENT_WAIT = Duration.ofMinutes(5);
+  static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
+  static final Duration SSH_WAIT = Duration.ofSeconds(90);
+
+  private final KubernetesClient client;
+  private final NodeConfig config;
+  private final Storage storage;
+  private final Network network;
+  private final Hypervisor hypervisor;
+  private final Map<String, String> configuredBoot = new ConcurrentHashMap<>();
+  private final Map<String, Instant> lastStart = new ConcurrentHashMap<>();
+  private final Map<String, Integer> crashes = new ConcurrentHashMap<>();
+  private final Timer bootToAgent;
+  private final Timer provisioning;
+  private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<VirtualMachine>
+      cache;
+
+  public NodeVmReconciler(
+      KubernetesClient client,
+      NodeConfig config,
+      Storage storage,
+      Network network,
+      Hypervisor hypervisor,
+      MeterRegistry registry) {
+    this.client = client;
+    this.config = config;
+    this.storage = storage;
+    this.network = network;
+    this.hypervisor = hypervisor;
+    this.bootToAgent =
+        Timer.builder("vmctl_node_boot_to_agent")
+            .description("Hypervisor start to agent hello")
+            .register(registry);
+    this.provisioning =
+        Timer.builder("vmctl_node_provisioning")
+            .description("Volumes and TAP for a new VM")
+            .register(registry);
+  }
+
+  /** The VMs of this host, from the informer cache (empty before the first reconcile). */
+  public List<VirtualMachine> cachedVms() {
+    var c = cache;
+    return c == null ? List.of() : c.list().toList();
+  }
+
+  @Override
+  public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context)
+      throws Exception {
+    cache = context.getPrimaryCache();
+    VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
+    Instant now = Instant.now();
+    VirtualMachineStatus status = copy(vm.getStatus());
+    Long generation = vm.getMetadata().getGeneration();
+
+    // 1. Identity, recorded before anything uses it, so it survives any crash after this point.
+    if (status.ipAddress == null || status.macAddress == null || status.vsockCid == null) {
+      List<VirtualMachine> others =
+          context
+              .getPrimaryCache()
+              .list()
+              .filter(o -> !o.getMetadata().getUid().equals(vm.getMetadata().getUid()))
+              .toList();
+      Set<String> usedIps =
+          others.stream()
+              .map(o -> o.getStatus() == null ? null : o.getStatus().ipAddress)
+              .filter(Objects::nonNull)
+              .collect(Collectors.toSet());
+      Set<Long> usedCids =
+          others.stream()
+              .map(o -> o.getStatus() == null ? null : o.getStatus().vsockCid)
+              .filter(Objects::nonNull)
+              .collect(Collectors.toSet());
+      if (status.ipAddress == null) {
+        status.ipAddress = config.subnet().firstFree(usedIps);
+      }
+      status.macAddress = plan.mac();
+      if (status.vsockCid == null) {
+        status.vsockCid = VmPlanner.vsockCid(usedCids);
+      }
+      Phases.set(status, VmPhase.Provisioning, now);
+      write(vm, status); // recorded before use: a crash after this reuses the same identity
+    }
+
+    // 2. Halted: keep volumes and address, no process.
+    if (vm.getSpec().runStrategy == RunStrategy.Halted) {
+      if (hypervisor.isRunning(plan)) {
+        Phases.set(status, VmPhase.Stopping, now);
+        write(vm, status);
+        stopGuest(plan);
+      }
+      Phases.set(status, VmPhase.Stopped, now);
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Ready",
+              false,
+              "Halted",
+              "runStrategy is Halted.",
+              generation,
+              now);
+      write(vm, status);
+      return UpdateControl.noUpdate();
+    }
+
+    // 3. Volumes and network: each ensure measures first.
+    Instant provisionStart = Instant.now();
+    String root = storage.ensureRoot(plan);
+    String data = storage.ensureData(plan);
+    network.ensureBridge();
+    network.ensureTap(plan.tap());
+    if (!Conditions.isTrue(status.conditions, "Provisioned")) {
+      provisioning.record(Duration.between(provisionStart, Instant.now()));
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Provisioned",
+              true,
+              "VolumesAndNetworkReady",
+              "Root volume cloned from "
+                  + plan.image()
+                  + ", data volume and TAP "
+                  + plan.tap()
+                  + " ready.",
+              generation,
+              now);
+    }
+
+    // 4. Restart requested by annotation (kubectl rollout restart style).
+    String requested = annotation(vm, VirtualMachine.RESTARTED_AT_ANNOTATION);
+    boolean running = hypervisor.isRunning(plan);
+    if (requested != null && !requested.equals(status.restartedAt)) {
+      if (running) {
+        log.info("restarting {}/{} as requested at {}", plan.namespace(), plan.name(), requested);
+        Phases.set(status, VmPhase.Stopping, now);
+        write(vm, status);
+        stopGuest(plan);
+        running = false;
+        status.restartCount = (status.restartCount == null ? 0 : status.restartCount) + 1;
+      }
+      status.restartedAt = requested;
+    }
+
+    // 5. Hypervisor process: adopt a running one, otherwise start (crash restarts back off).
+    if (!running) {
+      boolean wasUp = status.phase == VmPhase.Running || status.phase == VmPhase.Paused;
+      if (wasUp && crashedCleanly(plan) && vm.getSpec().runStrategy == RunStrategy.RerunOnFailure) {
+        Phases.set(status, VmPhase.Stopped, now);
+        status.conditions =
+            Conditions.set(
+                status.conditions,
+                "Ready",
+                false,
+                "GuestPoweredOff",
+                "The guest powered itself off.",
+                generation,
+                now);
+        write(vm, status);
+        return UpdateControl.noUpdate();
+      }
+      if (wasUp) {
+        int n = crashes.merge(plan.id(), 1, Integer::sum);
+        Duration backoff = Duration.ofSeconds(Math.min(300, 1L << Math.min(8, n - 1)));
+        Instant last = lastStart.getOrDefault(plan.id(), Instant.EPOCH);
+        if (Instant.now().isBefore(last.plus(backoff))) {
+          return UpdateControl.<VirtualMachine>noUpdate()
+              .rescheduleAfter(Duration.between(Instant.now(), last.plus(backoff)));
+        }
+        status.restartCount = (status.restartCount == null ? 0 : status.restartCount) + 1;
+        log.warn(
+            "{}/{} stopped unexpectedly; restart {} (backoff {}s)",
+            plan.namespace(),
+            plan.name(),
+            n,
+            backoff.toSeconds());
+      }
+      Phases.set(status, VmPhase.Starting, now);
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Ready",
+              false,
+              "Booting",
+              "The hypervisor is booting the guest.",
+              generation,
+              now);
+      write(vm, status);
+      Files.deleteIfExists(plan.consoleLog());
+      hypervisor.start(plan, root, data);
+      lastStart.put(plan.id(), Instant.now());
+      configuredBoot.remove(plan.id());
+    }
+
+    // 6. Paused.
+    if (Boolean.TRUE.equals(vm.getSpec().paused)) {
+      if (!hypervisor.isPaused(plan)) {
+        hypervisor.pause(plan);
+      }
+      Phases.set(status, VmPhase.Paused, now);
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Paused",
+              true,
+              "PausedBySpec",
+              "spec.paused is true.",
+              generation,
+              now);
+      status.observedGeneration = generation;
+      write(vm, status);
+      return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
+    } else if (hypervisor.isPaused(plan)) {
+      hypervisor.resume(plan);
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Paused",
+              false,
+              "Resumed",
+              "spec.paused is false.",
+              generation,
+              now);
+    }
+
+    // 7. Guest configuration through the agent, once per boot.
+    Instant agentStart = Instant.now();
+    try (AgentClient agent =
+        AgentClient.connectWithRetry(
+            plan.vsockSocket(), AgentClient.AGENT_PORT, Instant.now().plus(AGENT_WAIT))) {
+      AgentClient.Hello hello = agent.hello(Duration.ofSeconds(10));
+      if (!hello.bootId().equals(configuredBoot.get(plan.id()))) {
+        lastStart.computeIfPresent(
+            plan.id(),
+            (k, t) -> {
+              bootToAgent.record(Duration.between(t, Instant.now()));
+              return t;
+            });
+        agent.configureNetwork(
+            status.ipAddress + "/" + plan.prefix(), plan.gateway(), List.of(), 1500, plan.mac());
+        agent.setHostname(plan.name());
+        agent.setAuthorizedKeys(config.sshUser(), authorizedKeys(vm));
+        awaitSsh(agent, plan);
+        configuredBoot.put(plan.id(), hello.bootId());
+        crashes.remove(plan.id());
+        log.info(
+            "{}/{} configured (boot {}), agent after {} ms",
+            plan.namespace(),
+            plan.name(),
+            hello.bootId(),
+            Duration.between(agentStart, Instant.now()).toMillis());
+      }
+      VirtualMachineStatus.GuestStatus guest =
+          status.guest == null ? new VirtualMachineStatus.GuestStatus() : status.guest;
+      guest.agentVersion = hello.agentVersion();
+      guest.os = hello.os();
+      guest.kernel = hello.kernel();
+      guest.hostname = hello.hostname();
+      guest.bootId = hello.bootId();
+      status.guest = guest;
+    } catch (IOException e) {
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Ready",
+              false,
+              "AgentUnreachable",
+              "The guest agent did not answer: " + e.getMessage(),
+              generation,
+              now);
+      write(vm, status);
+      throw e; // JOSDK retries with backoff
+    }
+    Phases.set(status, VmPhase.Running, now);
+    status.observedGeneration = generation;
+    status.conditions =
+        Conditions.set(
+            status.conditions,
+            "Ready",
+            true,
+            "AgentConnected",
+            "The guest agent answered and the guest is configured.",
+            generation,
+            now);
+    write(vm, status);
+    return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
+  }
+
+  /** Ready means reachable: wait (bounded) for the guest's sshd, which starts after the agent. */
+  private static void awaitSsh(AgentClient agent, VmPlan plan) throws IOException {
+    Instant deadline = Instant.now().plus(SSH_WAIT);
+    while (Instant.now().isBefore(deadline)) {
+      if (agent.ports().contains(22)) {
+        return;
+      }
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    log.warn(
+        "{}: no sshd listening after {}s; marking Ready anyway (custom image?)",
+        plan.name(),
+        SSH_WAIT.toSeconds());
+  }
+
+  private List<String> authorizedKeys(VirtualMachine vm) {
+    List<String> keys = new ArrayList<>();
+    if (vm.getSpec().sshKeys != null) {
+      keys.addAll(vm.getSpec().sshKeys);
+    }
+    if (vm.getSpec().owner != null) {
+      User owner = client.resources(User.class).withName(vm.getSpec().owner).get();
+      if (owner != null && owner.getSpec() != null && owner.getSpec().sshKeys != null) {
+        keys.addAll(owner.getSpec().sshKeys);
+      }
+    }
+    return keys.stream().distinct().toList();
+  }
+
+  /** A guest that powered itself off leaves this line on the serial console. */
+  private static boolean crashedCleanly(VmPlan plan) {
+    try {
+      return Files.exists(plan.consoleLog())
+          && Files.readString(plan.consoleLog()).contains("reboot: Power down");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Asks the guest to power off through the agent, then stops the hypervisor. */
+  private void stopGuest(VmPlan plan) throws IOException {
+    try (AgentClient agent =
+        AgentClient.connectHybridVsock(
+            plan.vsockSocket(), AgentClient.AGENT_PORT, Duration.ofSeconds(3))) {
+      agent.shutdown();
+    } catch (IOException e) {
+      log.info(
+          "{}: agent shutdown not possible ({}); stopping the hypervisor",
+          plan.name(),
+          e.getMessage());
+    }
+    hypervisor.stop(plan, SHUTDOWN_GRACE);
+    configuredBoot.remove(plan.id());
+  }
+
+  @Override
+  public DeleteControl cleanup(VirtualMachine vm, Context<VirtualMachine> context)
+      throws Exception {
+    VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
+    log.info("cleaning up {}/{}", plan.namespace(), plan.name());
+    if (vm.getStatus() != null && vm.getStatus().phase != VmPhase.Terminating) {
+      VirtualMachineStatus status = copy(vm.getStatus());
+      Phases.set(status, VmPhase.Terminating, Instant.now());
+      try {
+        write(vm, status);
+      } catch (RuntimeException e) {
+        // best effort; the cleanup itself matters
+      }
+    }
+    if (hypervisor.isRunning(plan)) {
+      stopGuest(plan);
+    } else {
+      hypervisor.stop(plan, Duration.ZERO); // ends a leftover vhost-device-vsock too
+    }
+    network.removeTap(plan.tap());
+    storage.remove(plan);
+    deleteTree(plan.dir());
+    configuredBoot.remove(plan.id());
+    lastStart.remove(plan.id());
+    crashes.remove(plan.id());
+    return DeleteControl.defaultDelete();
+  }
+
+  private void write(VirtualMachine vm, VirtualMachineStatus status) {
+    if (Objects.equals(
+        Serialization.jsonMapper().valueToTree(vm.getStatus()),
+        Serialization.jsonMapper().valueToTree(status))) {
+      return;
+    }
+    vm.setStatus(status);
+    VirtualMachine updated = client.resource(vm).updateStatus();
+    vm.getMetadata().setResourceVersion(updated.getMetadata().getResourceVersion());
+    vm.setStatus(copy(status));
+  }
+
+  private static VirtualMachineStatus copy(VirtualMachineStatus s) {
+    return s == null
+        ? new VirtualMachineStatus()
+        : Serialization.jsonMapper().convertValue(s, VirtualMachineStatus.class);
+  }
+
+  private static String annotation(VirtualMachine vm, String key) {
+    Map<String, String> a = vm.getMetadata().getAnnotations();
+    return a == null ? null : a.get(key);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  static String now() {
+    return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+}

@@ -1,0 +1,85 @@
+package dev.vmctl.node.model;
+
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Set;
+
+/** Pure: what should exist on this host for a VM. */
+public final class VmPlanner {
+  private VmPlanner() {}
+
+  /** A short stable id from the VM's uid: survives restarts of the daemon and the VM. */
+  public static String id(VirtualMachine vm) {
+    return hash(vm.getMetadata().getUid()).substring(0, 12);
+  }
+
+  /** Locally administered, unicast MAC, stable for the VM's life. */
+  public static String mac(VirtualMachine vm) {
+    String h = hash("mac:" + vm.getMetadata().getUid());
+    return "52:54:"
+        + h.substring(0, 2)
+        + ":"
+        + h.substring(2, 4)
+        + ":"
+        + h.substring(4, 6)
+        + ":"
+        + h.substring(6, 8);
+  }
+
+  /** The lowest context id (from 3, the first guest CID) not used by another VM on the host. */
+  public static long vsockCid(Set<Long> used) {
+    long cid = 3;
+    while (used.contains(cid)) {
+      cid++;
+    }
+    return cid;
+  }
+
+  public static VmPlan plan(VirtualMachine vm, Path stateDir, Subnet subnet) {
+    VirtualMachineSpec spec = vm.getSpec();
+    String id = id(vm);
+    long cpus = spec.cpus == null ? 1 : spec.cpus;
+    long maxCpus = spec.maxCpus == null ? cpus : Math.max(cpus, spec.maxCpus);
+    long memory = bytes(spec.memory == null ? "1Gi" : spec.memory);
+    long maxMemory = spec.maxMemory == null ? memory : Math.max(memory, bytes(spec.maxMemory));
+    var status = vm.getStatus();
+    return new VmPlan(
+        id,
+        vm.getMetadata().getName(),
+        vm.getMetadata().getNamespace(),
+        stateDir.resolve("vms").resolve(id),
+        spec.image == null ? "debian-12" : spec.image,
+        cpus,
+        maxCpus,
+        memory,
+        maxMemory,
+        bytes(spec.disk == null ? "10Gi" : spec.disk),
+        "vt" + id.substring(0, 12),
+        status == null || status.macAddress == null ? mac(vm) : status.macAddress,
+        status == null ? null : status.ipAddress,
+        subnet.gateway(),
+        subnet.prefix(),
+        status == null || status.vsockCid == null ? 0 : status.vsockCid);
+  }
+
+  static long bytes(String quantity) {
+    return io.fabric8.kubernetes.api.model.Quantity.getAmountInBytes(
+            new io.fabric8.kubernetes.api.model.Quantity(quantity))
+        .longValue();
+  }
+
+  static String hash(String s) {
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

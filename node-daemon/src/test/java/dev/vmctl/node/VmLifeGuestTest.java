@@ -1,0 +1,320 @@
+package dev.vmctl.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.vmctl.api.status.Conditions;
+import dev.vmctl.api.v1alpha1.Host;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
+import dev.vmctl.api.v1alpha1.VmPhase;
+import dev.vmctl.node.model.Subnet;
+import dev.vmctl.node.model.VmPlanner;
+import dev.vmctl.operator.OperatorConfig;
+import dev.vmctl.operator.VmctlOperator;
+import dev.vmctl.testkit.KubeApiServerExtension;
+import dev.vmctl.testkit.KubeEnv;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A whole VM life with real parts: real kube-apiserver, the real operator scheduling, the node
+ * daemon with QEMU (software emulation), btrfs reflink volumes on a loop device, a bridge and TAP
+ * in a network namespace this test creates, and the real base image with its agent. create ->
+ * Running (agent configured, SSH works) -> hypervisor killed -> brought back -> restart by
+ * annotation -> delete, then nothing is left on the host.
+ */
+@ExtendWith(KubeApiServerExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class VmLifeGuestTest {
+  static final Duration BOOT = Duration.ofMinutes(Long.getLong("vmctl.bootMinutes", 5));
+  Path dir;
+  Path pool;
+  String netns;
+  String host;
+  VmctlOperator operator;
+  NodeDaemon daemon;
+  KubernetesClient client;
+  String ns;
+  Path key;
+
+  static String required(String name) {
+    String value = System.getenv(name);
+    if (value == null || value.isBlank() || !Files.exists(Path.of(value))) {
+      throw new IllegalStateException(
+          name + " is not set to an existing path; run the tests through hack/test.sh.");
+    }
+    return value;
+  }
+
+  static String run(String... argv) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IOException(String.join(" ", argv) + " failed: " + out);
+    }
+    return out;
+  }
+
+  static boolean succeeds(String... argv) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    p.getInputStream().readAllBytes();
+    return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+  }
+
+  @BeforeAll
+  void start(KubeEnv env) throws Exception {
+    client = env.client();
+    ns = env.namespace();
+    String image = required("VMCTL_GUEST_IMAGE");
+    String kernel = required("VMCTL_GUEST_KERNEL_DIR");
+    String vhost = required("VMCTL_VHOST_VSOCK");
+    String suffix = UUID.randomUUID().toString().substring(0, 6);
+    dir = Files.createTempDirectory("vmctl-life-");
+    pool = dir.resolve("pool");
+    Files.createDirectories(pool);
+    run("truncate", "-s", "8G", dir.resolve("pool.img").toString());
+    run("mkfs.btrfs", "-q", dir.resolve("pool.img").toString());
+    run("mount", "-o", "loop", dir.resolve("pool.img").toString(), pool.toString());
+    Files.createDirectories(pool.resolve("images"));
+    run("cp", "--sparse=always", image, pool.resolve("images/debian-12.raw").toString());
+    netns = "vmctl-life-" + suffix;
+    run("ip", "netns", "add", netns);
+    run("ip", "-n", netns, "link", "set", "lo", "up");
+    key = dir.resolve("id_ed25519");
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString());
+
+    operator =
+        VmctlOperator.start(
+            env.server().adminClient(),
+            OperatorConfig.fromEnvironment(
+                Map.of(
+                    "VMCTL_LEASE_NAMESPACE",
+                    ns,
+                    "VMCTL_HEARTBEAT_GRACE",
+                    "60s",
+                    "VMCTL_HTTP_PORT",
+                    "0")),
+            "op-life");
+    host = "node-" + suffix;
+    NodeConfig config =
+        new NodeConfig(
+            host,
+            pool,
+            pool,
+            "btrfs",
+            "qemu",
+            Subnet.parse("10.124.0.0/24"),
+            "vmbr0",
+            netns,
+            Path.of(kernel),
+            "qemu-system-x86_64",
+            vhost,
+            false,
+            0,
+            "256Mi",
+            Duration.ofSeconds(2),
+            0,
+            "vmctl");
+    daemon = NodeDaemon.start(env.server().adminClient(), config);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (client != null) {
+      client.resources(VirtualMachine.class).inNamespace(ns).delete();
+      try {
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .until(
+                () ->
+                    client
+                        .resources(VirtualMachine.class)
+                        .inNamespace(ns)
+                        .list()
+                        .getItems()
+                        .isEmpty());
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        System.err.println("VMs not cleaned up by the node daemon in time");
+      }
+    }
+    if (daemon != null) {
+      daemon.close();
+    }
+    if (operator != null) {
+      operator.close();
+    }
+    if (dir != null) {
+      succeeds("pkill", "-9", "-f", dir.toString()); // anything the test started and a failure left
+    }
+    if (netns != null) {
+      succeeds("ip", "netns", "delete", netns);
+    }
+    if (pool != null && !succeeds("umount", pool.toString())) {
+      succeeds("umount", "-l", pool.toString());
+    }
+    if (dir != null) {
+      succeeds("rm", "-rf", dir.toString());
+    }
+  }
+
+  VirtualMachine vm() {
+    return client.resources(VirtualMachine.class).inNamespace(ns).withName("life").get();
+  }
+
+  VirtualMachine awaitVm(java.util.function.Predicate<VirtualMachine> p) {
+    try {
+      await()
+          .atMost(BOOT)
+          .pollInterval(Duration.ofMillis(250))
+          .until(
+              () -> {
+                VirtualMachine vm = vm();
+                return vm != null && vm.getStatus() != null && p.test(vm);
+              });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(diagnostics(), e);
+    }
+    return vm();
+  }
+
+  String diagnostics() {
+    String console = "";
+    try {
+      Path log = pool.resolve("vms").resolve(VmPlanner.id(vm())).resolve("console.log");
+      console = Files.exists(log) ? Files.readString(log) : "(no console log)";
+      console = console.substring(Math.max(0, console.length() - 3000));
+    } catch (Exception ignored) {
+      // diagnostics only
+    }
+    return "VM did not get there:\n"
+        + io.fabric8.kubernetes.client.utils.Serialization.asYaml(vm())
+        + "\nHost:\n"
+        + io.fabric8.kubernetes.client.utils.Serialization.asYaml(
+            client.resources(Host.class).withName(host).get())
+        + "\nconsole:\n"
+        + console;
+  }
+
+  static boolean readyRunning(VirtualMachine vm) {
+    return vm.getStatus().phase == VmPhase.Running
+        && Conditions.isTrue(vm.getStatus().conditions, "Ready");
+  }
+
+  String ssh(String ip, String command) throws Exception {
+    return run(
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        "ssh",
+        "-i",
+        key.toString(),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=20",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "vmctl@" + ip,
+        command);
+  }
+
+  @Test
+  void wholeLife() throws Exception {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              Host h = client.resources(Host.class).withName(host).get();
+              return h != null
+                  && h.getStatus() != null
+                  && h.getStatus().images.contains("debian-12");
+            });
+
+    VirtualMachine vm = new VirtualMachine();
+    vm.getMetadata().setName("life");
+    vm.getMetadata().setNamespace(ns);
+    vm.setSpec(new VirtualMachineSpec());
+    vm.getSpec().cpus = 1;
+    vm.getSpec().memory = "768Mi";
+    vm.getSpec().disk = "2Gi";
+    vm.getSpec().sshKeys = List.of(Files.readString(dir.resolve("id_ed25519.pub")).trim());
+    Instant created = Instant.now();
+    client.resource(vm).create();
+
+    VirtualMachine running = awaitVm(VmLifeGuestTest::readyRunning);
+    System.out.printf(
+        "node daemon: create -> Running with a real guest: %d ms%n",
+        Duration.between(created, Instant.now()).toMillis());
+    String ip = running.getStatus().ipAddress;
+    assertThat(Subnet.parse("10.124.0.0/24").contains(ip)).isTrue();
+    assertThat(running.getMetadata().getFinalizers()).contains(VirtualMachine.NODE_FINALIZER);
+    assertThat(running.getStatus().guest.os).contains("Debian");
+    String id = VmPlanner.id(running);
+    Path vmDir = pool.resolve("vms").resolve(id);
+    assertThat(vmDir.resolve("root.img")).exists();
+    assertThat(vmDir.resolve("data.img")).exists();
+    assertThat(succeeds("ip", "-n", netns, "link", "show", "vt" + id)).isTrue();
+    assertThat(ssh(ip, "hostname; findmnt -n -o SOURCE /data | wc -l")).isEqualTo("life\n1\n");
+    String firstBoot = running.getStatus().guest.bootId;
+
+    // The hypervisor dies: runStrategy Always brings the VM back.
+    long pid = Long.parseLong(Files.readString(vmDir.resolve("qemu.pid")).trim());
+    run("kill", "-9", Long.toString(pid));
+    VirtualMachine back =
+        awaitVm(
+            v ->
+                readyRunning(v)
+                    && v.getStatus().restartCount != null
+                    && v.getStatus().restartCount >= 1
+                    && !firstBoot.equals(v.getStatus().guest.bootId));
+    assertThat(back.getStatus().ipAddress).as("stable address").isEqualTo(ip);
+    String secondBoot = back.getStatus().guest.bootId;
+
+    // Restart by annotation.
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("life")
+        .edit(
+            v -> {
+              v.getMetadata()
+                  .getAnnotations()
+                  .put(VirtualMachine.RESTARTED_AT_ANNOTATION, Instant.now().toString());
+              return v;
+            });
+    VirtualMachine restarted =
+        awaitVm(v -> readyRunning(v) && !secondBoot.equals(v.getStatus().guest.bootId));
+    assertThat(restarted.getStatus().restartCount).isEqualTo(back.getStatus().restartCount + 1);
+    assertThat(restarted.getStatus().macAddress).isEqualTo(running.getStatus().macAddress);
+
+    // Delete: graceful shutdown, then nothing is left.
+    client.resources(VirtualMachine.class).inNamespace(ns).withName("life").delete();
+    await().atMost(Duration.ofMinutes(2)).until(() -> vm() == null);
+    assertThat(vmDir).doesNotExist();
+    assertThat(succeeds("ip", "-n", netns, "link", "show", "vt" + id)).as("TAP removed").isFalse();
+    assertThat(succeeds("pgrep", "-f", "vmctl-" + id)).as("no QEMU left").isFalse();
+    assertThat(succeeds("pgrep", "-f", vmDir.resolve("vhost.sock").toString()))
+        .as("no vhost-device-vsock left")
+        .isFalse();
+  }
+}
