@@ -11,7 +11,7 @@ import java.util.Map;
  * @param hostName VMCTL_NODE_NAME: this host's name (the Host resource and the VM label value)
  * @param stateDir VMCTL_STATE_DIR: VM directories (volumes, sockets, pid files); on the pool
  * @param pool VMCTL_STORAGE_POOL: where base images live ({@code images/<name>.raw})
- * @param storageDriver VMCTL_STORAGE_DRIVER: btrfs or reflink (lvm-thin: see docs)
+ * @param storageDriver VMCTL_STORAGE_DRIVER: lvm-thin, btrfs or reflink (XFS)
  * @param hypervisor VMCTL_HYPERVISOR: qemu (cloud-hypervisor: see docs)
  * @param subnet VMCTL_VM_SUBNET: this host's VM subnet, e.g. 10.100.0.0/24
  * @param bridge VMCTL_BRIDGE: the bridge VMs attach to
@@ -22,6 +22,8 @@ import java.util.Map;
  * @param reservedCpus VMCTL_RESERVED_CPUS, reservedMemory VMCTL_RESERVED_MEMORY: kept for the host
  * @param heartbeat VMCTL_HEARTBEAT: how often the Host is refreshed
  * @param httpPort VMCTL_HTTP_PORT: /metrics and /healthz
+ * @param sshUser VMCTL_GUEST_USER: the guest user whose authorized_keys the agent manages
+ * @param lvmVolumeGroup VMCTL_LVM_VG, lvmThinPool VMCTL_LVM_THINPOOL: for the lvm-thin driver
  */
 public record NodeConfig(
     String hostName,
@@ -40,7 +42,9 @@ public record NodeConfig(
     String reservedMemory,
     Duration heartbeat,
     int httpPort,
-    String sshUser) {
+    String sshUser,
+    String lvmVolumeGroup,
+    String lvmThinPool) {
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
@@ -61,7 +65,9 @@ public record NodeConfig(
         env.getOrDefault("VMCTL_RESERVED_MEMORY", "512Mi"),
         Duration.ofSeconds(Long.parseLong(env.getOrDefault("VMCTL_HEARTBEAT_SECONDS", "10"))),
         Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8081")),
-        env.getOrDefault("VMCTL_GUEST_USER", "vmctl"));
+        env.getOrDefault("VMCTL_GUEST_USER", "vmctl"),
+        env.getOrDefault("VMCTL_LVM_VG", "vmctl"),
+        env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"));
   }
 
   private static String hostname() {

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.node.host.Commands;
 import dev.vmctl.node.host.HostPublisher;
+import dev.vmctl.node.host.ProcessCommands;
 import dev.vmctl.node.hypervisor.Hypervisor;
 import dev.vmctl.node.hypervisor.QemuHypervisor;
 import dev.vmctl.node.net.Network;
@@ -37,7 +38,7 @@ public final class NodeDaemon implements AutoCloseable {
 
   private NodeDaemon(KubernetesClient client, NodeConfig config) throws IOException {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Commands commands = new Commands();
+    Commands commands = new ProcessCommands();
     Storage storage = storage(config, commands);
     Network network = new Network(commands, config.netns(), config.bridge(), config.subnet());
     Hypervisor hypervisor = hypervisor(config, commands);

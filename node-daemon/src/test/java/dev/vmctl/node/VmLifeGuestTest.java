@@ -129,7 +129,9 @@ class VmLifeGuestTest {
             "256Mi",
             Duration.ofSeconds(2),
             0,
-            "vmctl");
+            "vmctl",
+            "vmctl",
+            "pool");
     daemon = NodeDaemon.start(env.server().adminClient(), config);
   }
 

@@ -1,0 +1,180 @@
+package dev.vmctl.node.storage;
+
+import dev.vmctl.agent.Json;
+import dev.vmctl.node.host.Commands;
+import dev.vmctl.node.model.VmPlan;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * LVM thin provisioning (the production default): base images are thin LVs named {@code
+ * base-<image>} in the thin pool; a VM's root is a thin snapshot of its base ({@code lvcreate -s}:
+ * copy-on-write, instant), its data volume a thin LV formatted ext4 (label vmctl-data). State is
+ * read back with {@code lvs --reportformat json}, so every step measures before it acts.
+ */
+public final class LvmThinStorage implements Storage {
+  private final Commands commands;
+  private final String vg;
+  private final String pool;
+
+  public LvmThinStorage(Commands commands, String vg, String pool) {
+    this.commands = commands;
+    this.vg = vg;
+    this.pool = pool;
+  }
+
+  /** One row of {@code lvs --reportformat json}. */
+  public record Lv(
+      String name, String attr, long sizeBytes, String poolLv, String origin, double dataPercent) {}
+
+  static String rootName(VmPlan plan) {
+    return "vm-" + plan.id() + "-root";
+  }
+
+  static String dataName(VmPlan plan) {
+    return "vm-" + plan.id() + "-data";
+  }
+
+  private String device(String lv) {
+    return "/dev/" + vg + "/" + lv;
+  }
+
+  @Override
+  public String driver() {
+    return "lvm-thin";
+  }
+
+  /** Measures the volume group's logical volumes. */
+  public List<Lv> list() throws IOException {
+    String json =
+        commands.must(
+            "lvs",
+            "--reportformat",
+            "json",
+            "--units",
+            "b",
+            "--nosuffix",
+            "-o",
+            "lv_name,lv_attr,lv_size,pool_lv,origin,data_percent",
+            vg);
+    return parse(json);
+  }
+
+  /** Parses lvs JSON output: {"report":[{"lv":[{"lv_name":...}]}]}. Sizes are plain byte counts. */
+  @SuppressWarnings("unchecked")
+  public static List<Lv> parse(String json) {
+    List<Lv> result = new ArrayList<>();
+    Map<String, Object> root = Json.parseObject(json);
+    for (Object report : (List<Object>) root.getOrDefault("report", List.of())) {
+      for (Object row :
+          (List<Object>) ((Map<String, Object>) report).getOrDefault("lv", List.of())) {
+        Map<String, Object> lv = (Map<String, Object>) row;
+        result.add(
+            new Lv(
+                str(lv.get("lv_name")),
+                str(lv.get("lv_attr")),
+                number(lv.get("lv_size")),
+                str(lv.get("pool_lv")),
+                str(lv.get("origin")),
+                lv.get("data_percent") == null || str(lv.get("data_percent")).isEmpty()
+                    ? 0
+                    : Double.parseDouble(str(lv.get("data_percent")))));
+      }
+    }
+    return result;
+  }
+
+  private static String str(Object o) {
+    return o == null ? "" : o.toString();
+  }
+
+  private static long number(Object o) {
+    String s = str(o).replaceAll("[^0-9]", "");
+    return s.isEmpty() ? 0 : Long.parseLong(s);
+  }
+
+  private Optional<Lv> find(List<Lv> lvs, String name) {
+    return lvs.stream().filter(lv -> lv.name().equals(name)).findFirst();
+  }
+
+  @Override
+  public String ensureRoot(VmPlan plan) throws IOException {
+    List<Lv> lvs = list();
+    String name = rootName(plan);
+    if (find(lvs, name).isPresent()) {
+      return device(name);
+    }
+    String base = "base-" + plan.image();
+    if (find(lvs, base).isEmpty()) {
+      throw new IOException(
+          "image " + plan.image() + " is not on this host (no LV " + vg + "/" + base + ")");
+    }
+    // Thin snapshot, activated despite the snapshot's default activation-skip flag.
+    commands.must(
+        "lvcreate",
+        "--snapshot",
+        "--name",
+        name,
+        "--setactivationskip",
+        "n",
+        "--activate",
+        "y",
+        vg + "/" + base);
+    return device(name);
+  }
+
+  @Override
+  public String ensureData(VmPlan plan) throws IOException {
+    List<Lv> lvs = list();
+    String name = dataName(plan);
+    Optional<Lv> existing = find(lvs, name);
+    if (existing.isPresent()) {
+      if (existing.get().sizeBytes() < plan.diskBytes()) {
+        commands.must("lvextend", "--size", plan.diskBytes() + "b", vg + "/" + name);
+      }
+      return device(name);
+    }
+    commands.must(
+        "lvcreate",
+        "--thin",
+        "--virtualsize",
+        plan.diskBytes() + "b",
+        "--name",
+        name,
+        vg + "/" + pool);
+    commands.must("mkfs.ext4", "-q", "-F", "-L", "vmctl-data", device(name));
+    return device(name);
+  }
+
+  @Override
+  public void remove(VmPlan plan) throws IOException {
+    List<Lv> lvs = list();
+    for (String name : List.of(rootName(plan), dataName(plan))) {
+      if (find(lvs, name).isPresent()) {
+        commands.must("lvremove", "--yes", vg + "/" + name);
+      }
+    }
+  }
+
+  @Override
+  public List<String> images() throws IOException {
+    return list().stream()
+        .map(Lv::name)
+        .filter(n -> n.startsWith("base-"))
+        .map(n -> n.substring("base-".length()))
+        .sorted()
+        .toList();
+  }
+
+  @Override
+  public long[] capacity() throws IOException {
+    Lv thinPool =
+        find(list(), pool)
+            .orElseThrow(() -> new IOException("thin pool " + vg + "/" + pool + " not found"));
+    long used = (long) (thinPool.sizeBytes() * thinPool.dataPercent() / 100.0);
+    return new long[] {thinPool.sizeBytes(), thinPool.sizeBytes() - used};
+  }
+}
