@@ -48,6 +48,8 @@ class VmLifeGuestTest {
   String host;
   VmctlOperator operator;
   NodeDaemon daemon;
+  NodeConfig config;
+  dev.vmctl.testkit.KubeApiServer server;
   KubernetesClient client;
   String ns;
   Path key;
@@ -132,6 +134,8 @@ class VmLifeGuestTest {
             "vmctl",
             "vmctl",
             "pool");
+    this.config = config;
+    this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);
   }
 
@@ -174,8 +178,10 @@ class VmLifeGuestTest {
     }
   }
 
+  String current = "life";
+
   VirtualMachine vm() {
-    return client.resources(VirtualMachine.class).inNamespace(ns).withName("life").get();
+    return client.resources(VirtualMachine.class).inNamespace(ns).withName(current).get();
   }
 
   VirtualMachine awaitVm(java.util.function.Predicate<VirtualMachine> p) {
@@ -318,5 +324,57 @@ class VmLifeGuestTest {
     assertThat(succeeds("pgrep", "-f", vmDir.resolve("vhost.sock").toString()))
         .as("no vhost-device-vsock left")
         .isFalse();
+  }
+
+  VirtualMachine create(String name) throws IOException {
+    VirtualMachine vm = new VirtualMachine();
+    vm.getMetadata().setName(name);
+    vm.getMetadata().setNamespace(ns);
+    vm.setSpec(new VirtualMachineSpec());
+    vm.getSpec().cpus = 1;
+    vm.getSpec().memory = "512Mi";
+    vm.getSpec().disk = "1Gi";
+    current = name;
+    return client.resource(vm).create();
+  }
+
+  @Test
+  void daemonRestartMidBootAdoptsTheVmAndDeleteWhileProvisioningLeavesNothing() throws Exception {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> client.resources(Host.class).withName(host).get() != null);
+    create("adopt");
+    VirtualMachine starting = awaitVm(v -> v.getStatus().phase == VmPhase.Starting);
+    String id = VmPlanner.id(starting);
+    Path vmDir = pool.resolve("vms").resolve(id);
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(vmDir.resolve("qemu.pid")));
+    String qemuPid = Files.readString(vmDir.resolve("qemu.pid")).trim();
+
+    // The daemon goes away in the middle of the boot (its reconcile threads are cut off) and a
+    // new one starts: it must adopt the running hypervisor, not start a second one.
+    daemon.close();
+    daemon = NodeDaemon.start(server.adminClient(), config);
+    VirtualMachine adopted = awaitVm(VmLifeGuestTest::readyRunning);
+    assertThat(Files.readString(vmDir.resolve("qemu.pid")).trim())
+        .as("same QEMU process")
+        .isEqualTo(qemuPid);
+    assertThat(adopted.getStatus().restartCount).as("adoption is not a restart").isNull();
+    assertThat(run("pgrep", "-c", "-f", "vmctl-" + id).trim()).isEqualTo("1");
+
+    // Deleting a VM that is still being provisioned converges to nothing left.
+    create("doomed");
+    VirtualMachine doomed = awaitVm(v -> v.getStatus().ipAddress != null);
+    String doomedId = VmPlanner.id(doomed);
+    client.resources(VirtualMachine.class).inNamespace(ns).withName("doomed").delete();
+    await().atMost(Duration.ofMinutes(3)).until(() -> vm() == null);
+    assertThat(pool.resolve("vms").resolve(doomedId)).doesNotExist();
+    assertThat(succeeds("ip", "-n", netns, "link", "show", "vt" + doomedId)).isFalse();
+    assertThat(succeeds("pgrep", "-f", "vmctl-" + doomedId)).isFalse();
+
+    current = "adopt";
+    client.resources(VirtualMachine.class).inNamespace(ns).withName("adopt").delete();
+    await().atMost(Duration.ofMinutes(2)).until(() -> vm() == null);
+    assertThat(succeeds("pgrep", "-f", "vmctl-" + id)).isFalse();
+    assertThat(vmDir).doesNotExist();
   }
 }
