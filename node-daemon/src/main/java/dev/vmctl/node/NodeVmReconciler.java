@@ -243,8 +243,46 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       write(vm, status);
       Files.deleteIfExists(plan.consoleLog());
       hypervisor.start(plan, root, data);
+      Files.writeString(plan.dir().resolve("booted-with"), bootedWith(plan));
       lastStart.put(plan.id(), Instant.now());
       configuredBoot.remove(plan.id());
+    }
+
+    // Resize: QEMU microvm cannot hot-plug CPUs or memory, so a changed size waits for a restart.
+    String booted =
+        Files.exists(plan.dir().resolve("booted-with"))
+            ? Files.readString(plan.dir().resolve("booted-with"))
+            : bootedWith(plan);
+    if (!booted.equals(bootedWith(plan))) {
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "RestartRequired",
+              true,
+              "ResizeNeedsRestart",
+              "Running with "
+                  + booted
+                  + "; the spec asks for "
+                  + bootedWith(plan)
+                  + ". "
+                  + hypervisor.kind()
+                  + " cannot apply this live: restart the VM (kubectl annotate vm "
+                  + plan.name()
+                  + " "
+                  + VirtualMachine.RESTARTED_AT_ANNOTATION
+                  + "=$(date -Iseconds) --overwrite).",
+              generation,
+              now);
+    } else if (Conditions.isTrue(status.conditions, "RestartRequired")) {
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "RestartRequired",
+              false,
+              "SizeApplied",
+              "The VM runs with the size in its spec.",
+              generation,
+              now);
     }
 
     // 6. Paused.
@@ -359,6 +397,10 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         "{}: no sshd listening after {}s; marking Ready anyway (custom image?)",
         plan.name(),
         SSH_WAIT.toSeconds());
+  }
+
+  private static String bootedWith(VmPlan plan) {
+    return plan.cpus() + " CPUs and " + (plan.memoryBytes() >> 20) + "Mi";
   }
 
   private List<String> authorizedKeys(VirtualMachine vm) {

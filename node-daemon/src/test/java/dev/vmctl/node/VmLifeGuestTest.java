@@ -298,6 +298,18 @@ class VmLifeGuestTest {
     assertThat(back.getStatus().ipAddress).as("stable address").isEqualTo(ip);
     String secondBoot = back.getStatus().guest.bootId;
 
+    // Resize: QEMU microvm cannot hot-plug, so the VM says a restart is needed.
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("life")
+        .edit(
+            v -> {
+              v.getSpec().cpus = 2;
+              return v;
+            });
+    awaitVm(v -> Conditions.isTrue(v.getStatus().conditions, "RestartRequired"));
+
     // Restart by annotation.
     client
         .resources(VirtualMachine.class)
@@ -314,6 +326,8 @@ class VmLifeGuestTest {
         awaitVm(v -> readyRunning(v) && !secondBoot.equals(v.getStatus().guest.bootId));
     assertThat(restarted.getStatus().restartCount).isEqualTo(back.getStatus().restartCount + 1);
     assertThat(restarted.getStatus().macAddress).isEqualTo(running.getStatus().macAddress);
+    assertThat(Conditions.isTrue(restarted.getStatus().conditions, "RestartRequired")).isFalse();
+    assertThat(ssh(ip, "nproc").trim()).as("restart applied the new size").isEqualTo("2");
 
     // Delete: graceful shutdown, then nothing is left.
     client.resources(VirtualMachine.class).inNamespace(ns).withName("life").delete();
