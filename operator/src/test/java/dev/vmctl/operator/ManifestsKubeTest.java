@@ -23,7 +23,7 @@ class ManifestsKubeTest {
             "-f",
             "-");
     assertThat(ns.ok()).as(ns.stderr()).isTrue();
-    for (String component : new String[] {"crds", "operator"}) {
+    for (String component : new String[] {"crds", "operator", "node-daemon"}) {
       KubeEnv.Result result =
           env.kubectl(
               "apply",
@@ -58,6 +58,33 @@ class ManifestsKubeTest {
 
   private static String can(KubeEnv env, String verb, String resource) {
     return env.kubectl("auth", "can-i", verb, resource, "--as=op-test", "--all-namespaces")
+        .stdout()
+        .trim();
+  }
+
+  @Test
+  void nodeDaemonRoleCannotCreateOrDeleteVmsOrReadSecrets(KubeEnv env) {
+    Path manifests = Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests");
+    KubeEnv.Result applied =
+        env.kubectl(
+            "apply", "-f", manifests.resolve("node-daemon/020-clusterrole.yaml").toString());
+    assertThat(applied.ok()).as(applied.stderr()).isTrue();
+    env.kubectl(
+        "create",
+        "clusterrolebinding",
+        "node-test-" + env.namespace(),
+        "--clusterrole=vmctl-node-daemon",
+        "--user=node-test");
+    assertThat(canAs(env, "node-test", "update", "virtualmachines.vmctl.dev/status"))
+        .isEqualTo("yes");
+    assertThat(canAs(env, "node-test", "create", "virtualmachines.vmctl.dev")).isEqualTo("no");
+    assertThat(canAs(env, "node-test", "delete", "virtualmachines.vmctl.dev")).isEqualTo("no");
+    assertThat(canAs(env, "node-test", "get", "secrets")).isEqualTo("no");
+    assertThat(canAs(env, "node-test", "delete", "hosts.vmctl.dev")).isEqualTo("no");
+  }
+
+  private static String canAs(KubeEnv env, String user, String verb, String resource) {
+    return env.kubectl("auth", "can-i", verb, resource, "--as=" + user, "--all-namespaces")
         .stdout()
         .trim();
   }
