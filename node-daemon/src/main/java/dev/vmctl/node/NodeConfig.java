@@ -24,6 +24,7 @@ import java.util.Map;
  * @param httpPort VMCTL_HTTP_PORT: /metrics and /healthz
  * @param sshUser VMCTL_GUEST_USER: the guest user whose authorized_keys the agent manages
  * @param lvmVolumeGroup VMCTL_LVM_VG, lvmThinPool VMCTL_LVM_THINPOOL: for the lvm-thin driver
+ * @param cloudHypervisor VMCTL_CLOUD_HYPERVISOR: the cloud-hypervisor binary
  */
 public record NodeConfig(
     String hostName,
@@ -44,7 +45,8 @@ public record NodeConfig(
     int httpPort,
     String sshUser,
     String lvmVolumeGroup,
-    String lvmThinPool) {
+    String lvmThinPool,
+    String cloudHypervisor) {
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
@@ -67,7 +69,8 @@ public record NodeConfig(
         Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8081")),
         env.getOrDefault("VMCTL_GUEST_USER", "vmctl"),
         env.getOrDefault("VMCTL_LVM_VG", "vmctl"),
-        env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"));
+        env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"),
+        env.getOrDefault("VMCTL_CLOUD_HYPERVISOR", "cloud-hypervisor"));
   }
 
   private static String hostname() {

@@ -98,7 +98,7 @@ public final class NodeDaemon implements AutoCloseable {
               config.kvm());
       default ->
           throw new IllegalArgumentException(
-              "hypervisor " + config.hypervisor() + " is not available in this build (qemu)");
+              "unknown hypervisor " + config.hypervisor() + " (cloud-hypervisor, qemu)");
     };
   }
 

@@ -253,6 +253,10 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         Files.exists(plan.dir().resolve("booted-with"))
             ? Files.readString(plan.dir().resolve("booted-with"))
             : bootedWith(plan);
+    if (!booted.equals(bootedWith(plan)) && hypervisor.resize(plan)) {
+      Files.writeString(plan.dir().resolve("booted-with"), bootedWith(plan));
+      booted = bootedWith(plan);
+    }
     if (!booted.equals(bootedWith(plan))) {
       status.conditions =
           Conditions.set(

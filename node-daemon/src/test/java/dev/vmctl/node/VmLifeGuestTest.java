@@ -133,7 +133,8 @@ class VmLifeGuestTest {
             0,
             "vmctl",
             "vmctl",
-            "pool");
+            "pool",
+            "cloud-hypervisor");
     this.config = config;
     this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);

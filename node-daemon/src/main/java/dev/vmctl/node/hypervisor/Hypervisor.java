@@ -31,4 +31,12 @@ public interface Hypervisor {
   void resume(VmPlan plan) throws IOException;
 
   boolean isPaused(VmPlan plan) throws IOException;
+
+  /**
+   * Applies the plan's CPUs and memory to the running VM when the hypervisor can hot-plug them;
+   * returns false when a restart is needed instead.
+   */
+  default boolean resize(VmPlan plan) throws IOException {
+    return false;
+  }
 }
