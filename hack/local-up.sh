@@ -1,58 +1,128 @@
 #!/usr/bin/env bash
-# Sets up and runs vmctl locally: a real etcd + kube-apiserver with the CRDs installed, and
-# every component that has landed so far. Safe to run twice: what already runs is kept.
+# Sets up and runs vmctl locally, on one machine, as root:
+#   etcd + kube-apiserver with the CRDs, the cluster operator, and one node daemon (QEMU driver:
+#   KVM when VMCTL_KVM=true, software emulation otherwise; btrfs storage on a loop-backed pool;
+#   its bridge inside the network namespace vmctl-local, so the machine's own networking is
+#   untouched). Registers your SSH key as User "me". Safe to run twice: what runs is kept.
 # Stop everything with hack/local-down.sh.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$VMCTL_ROOT"
+[[ $(id -u) -eq 0 ]] || { echo "hack/local-up.sh must run as root (network namespace, loop mount, QEMU)" >&2; exit 1; }
 STATE="${VMCTL_STATE:-$HOME/.local/state/vmctl}"
 API_PORT="${VMCTL_API_PORT:-6443}"
+NETNS="${VMCTL_LOCAL_NETNS:-vmctl-local}"
+POOL="$STATE/pool"
 mkdir -p "$STATE/run" "$STATE/log"
 
 running() { [[ -f "$STATE/run/$1.pid" ]] && kill -0 "$(cat "$STATE/run/$1.pid")" 2>/dev/null; }
 
-# start NAME CLASSPATH_FILE MAIN ARGS...: runs a Java main in the background, once.
+# start_java NAME MODULE MAIN [ARGS...]: runs a module's Java main in the background, once.
 start_java() {
-  local name=$1 cp_file=$2 main=$3
+  local name=$1 module=$2 main=$3
   shift 3
   if running "$name"; then
     step "$name already running (pid $(cat "$STATE/run/$name.pid"))"
     return
   fi
   step "starting $name (log: $STATE/log/$name.log)"
-  setsid nohup java -cp "$(cat "$cp_file")" "$main" "$@" >>"$STATE/log/$name.log" 2>&1 </dev/null &
+  setsid nohup java -cp "$(cat "$STATE/run/$module.cp")" "$main" "$@" >>"$STATE/log/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/run/$name.pid"
 }
 
 ensure_toolchain
+ensure_packages btrfs-progs nftables iproute2 openssh-client
 step "Kubernetes binaries (cached after the first run)"
 VMCTL_KUBE_BINARIES="$(kube_binaries)"
 export VMCTL_KUBE_BINARIES
+KUBECTL="$VMCTL_KUBE_BINARIES/kubectl"
 
 step "building vmctl (mvn install, tests skipped)"
 mvn -B -q -ntp install -DskipTests -Dspotless.check.skip=true
-for module in testkit; do
-  (cd "$module" && mvn -B -q -ntp dependency:build-classpath -Dmdep.outputFile="$STATE/run/$module.cp" >/dev/null)
-  echo ":$VMCTL_ROOT/$module/target/classes" >>"$STATE/run/$module.cp"
-  tr -d '\n' <"$STATE/run/$module.cp" >"$STATE/run/$module.cp.tmp" && mv "$STATE/run/$module.cp.tmp" "$STATE/run/$module.cp"
+for module in testkit operator node-daemon; do
+  (cd "$module" && mvn -B -q -ntp dependency:build-classpath -Dmdep.outputFile="$STATE/run/$module.cp.tmp" >/dev/null)
+  printf '%s:%s' "$(cat "$STATE/run/$module.cp.tmp")" "$VMCTL_ROOT/$module/target/classes" >"$STATE/run/$module.cp"
+  rm -f "$STATE/run/$module.cp.tmp"
 done
 
-start_java kube-apiserver "$STATE/run/testkit.cp" dev.vmctl.testkit.KubeApiServer "$STATE/kube" "$API_PORT"
+step "guest kernel, base image (first run: about a minute), QEMU and vhost-device-vsock"
+KERNEL_DIR="$(bash hack/guest-kernel.sh | tail -1)"
+IMAGE="$(bash hack/build-image.sh | tail -1)"
+VHOST_VSOCK="$(bash hack/guest-tools.sh | tail -1)"
+
+step "storage pool: btrfs on $STATE/pool.img"
+if ! mountpoint -q "$POOL"; then
+  mkdir -p "$POOL"
+  if [[ ! -f "$STATE/pool.img" ]]; then
+    truncate -s "${VMCTL_POOL_SIZE:-40G}" "$STATE/pool.img"
+    mkfs.btrfs -q "$STATE/pool.img"
+  fi
+  mount -o loop "$STATE/pool.img" "$POOL"
+fi
+mkdir -p "$POOL/images"
+if ! cmp -s "$IMAGE" "$POOL/images/debian-12.raw" 2>/dev/null; then
+  cp --sparse=always "$IMAGE" "$POOL/images/debian-12.raw.tmp" && mv "$POOL/images/debian-12.raw.tmp" "$POOL/images/debian-12.raw"
+fi
+ip netns list | grep -qw "$NETNS" || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; }
+
+start_java kube-apiserver testkit dev.vmctl.testkit.KubeApiServer "$STATE/kube" "$API_PORT"
 export KUBECONFIG="$STATE/kube/kubeconfig"
 for _ in $(seq 1 120); do
-  [[ -f "$KUBECONFIG" ]] && "$VMCTL_KUBE_BINARIES/kubectl" get --raw /readyz >/dev/null 2>&1 && break
+  [[ -f "$KUBECONFIG" ]] && "$KUBECTL" get --raw /readyz >/dev/null 2>&1 && break
   running kube-apiserver || { tail -20 "$STATE/log/kube-apiserver.log" >&2; exit 1; }
   sleep 0.5
 done
 step "installing CRDs"
-"$VMCTL_KUBE_BINARIES/kubectl" apply --server-side --force-conflicts -k crds/ >/dev/null
-"$VMCTL_KUBE_BINARIES/kubectl" wait --for=condition=Established crd --all --timeout=60s >/dev/null
+"$KUBECTL" apply --server-side --force-conflicts -k crds/ >/dev/null
+"$KUBECTL" wait --for=condition=Established crd --all --timeout=60s >/dev/null
+"$KUBECTL" get namespace vmctl-system >/dev/null 2>&1 || "$KUBECTL" create namespace vmctl-system >/dev/null
+"$KUBECTL" apply -f manifests/operator/021-clusterrole-vmctl-user.yaml >/dev/null
 
+VMCTL_HTTP_PORT=18080 VMCTL_LEASE_NAMESPACE=vmctl-system POD_NAME=local-operator \
+  start_java operator operator dev.vmctl.operator.VmctlOperator
+VMCTL_NODE_NAME=local VMCTL_STATE_DIR="$POOL" VMCTL_STORAGE_POOL="$POOL" VMCTL_STORAGE_DRIVER=btrfs \
+  VMCTL_HYPERVISOR=qemu VMCTL_NETNS="$NETNS" VMCTL_VM_SUBNET="${VMCTL_VM_SUBNET:-10.100.0.0/24}" \
+  VMCTL_KERNEL_DIR="$KERNEL_DIR" VMCTL_VHOST_VSOCK="$VHOST_VSOCK" VMCTL_KVM="${VMCTL_KVM:-false}" \
+  VMCTL_HTTP_PORT=18081 VMCTL_HEARTBEAT_SECONDS=5 \
+  start_java node-daemon node-daemon dev.vmctl.node.NodeDaemon
+
+step "registering your SSH key as User \"me\""
+KEY=""
+for k in "$HOME/.ssh/id_ed25519.pub" "$HOME/.ssh/id_ecdsa.pub" "$HOME/.ssh/id_rsa.pub"; do
+  [[ -f "$k" ]] && { KEY="$k"; break; }
+done
+if [[ -z "$KEY" ]]; then
+  [[ -f "$STATE/id_ed25519" ]] || ssh-keygen -q -t ed25519 -N "" -C "vmctl-local" -f "$STATE/id_ed25519"
+  KEY="$STATE/id_ed25519.pub"
+fi
+cat <<USER | "$KUBECTL" apply -f - >/dev/null
+apiVersion: vmctl.dev/v1alpha1
+kind: User
+metadata:
+  name: me
+spec:
+  email: me@example.com
+  sshKeys:
+    - $(cat "$KEY")
+USER
+for _ in $(seq 1 60); do
+  "$KUBECTL" get host local >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+IDENTITY="${KEY%.pub}"
 cat <<MSG
 
-vmctl is up. Try:
+vmctl is up: API server, operator, node daemon "local" (QEMU $( [[ "${VMCTL_KVM:-false}" == true ]] && echo "with KVM" || echo "software emulation")).
   export KUBECONFIG=$KUBECONFIG PATH=$VMCTL_KUBE_BINARIES:\$PATH
-  kubectl apply -f examples/
-  kubectl get vmctl
-Stop it with: hack/local-down.sh
+  kubectl get hosts
+  kubectl apply -f - <<'VM'
+apiVersion: vmctl.dev/v1alpha1
+kind: VirtualMachine
+metadata: {name: hello, namespace: user-me}
+spec: {owner: me, memory: 1Gi, disk: 2Gi}
+VM
+  kubectl get vm -n user-me -w          # Pending -> Scheduled -> Provisioning -> Starting -> Running
+  ip netns exec $NETNS ssh -i $IDENTITY vmctl@\$(kubectl get vm hello -n user-me -o jsonpath='{.status.ipAddress}')
+Logs: $STATE/log/   Stop with: hack/local-down.sh (--purge also deletes state and the pool)
 MSG

@@ -169,6 +169,10 @@ public final class SchedulerBench {
       beats.shutdownNow();
       operator.destroy();
       operator.waitFor(10, TimeUnit.SECONDS);
+    } finally {
+      try (var walk = Files.walk(dir)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
   }
 
