@@ -249,6 +249,7 @@ class VmLifeGuestTest {
 
   @Test
   void wholeLife() throws Exception {
+    current = "life";
     await()
         .atMost(Duration.ofSeconds(30))
         .until(
