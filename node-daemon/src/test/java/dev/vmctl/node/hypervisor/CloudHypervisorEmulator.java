@@ -21,9 +21,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * An emulation of cloud-hypervisor's REST API on its --api-socket, written from the upstream
- * OpenAPI spec (vmm/src/api/openapi/cloud-hypervisor.yaml), not from vmctl's driver. It keeps the
- * VMM's state machine and rejects any request body the spec would reject: missing required fields,
- * wrong types, unknown fields, bad enum values, impossible values.
+ * OpenAPI spec (cloud-hypervisor/cloud-hypervisor, vmm/src/api/openapi/cloud-hypervisor.yaml, read
+ * 2026-11-23), not from vmctl's driver: the field sets, required fields, enums, minimums and status
+ * codes below are the spec's. It keeps the VMM's state machine and rejects any request body the
+ * spec would reject: missing required fields, wrong types, unknown fields, bad enum values,
+ * impossible values.
  */
 final class CloudHypervisorEmulator implements AutoCloseable {
 
@@ -32,103 +34,119 @@ final class CloudHypervisorEmulator implements AutoCloseable {
 
   // Properties the spec defines per object; anything else is rejected.
   static final Map<String, Set<String>> FIELDS =
-      Map.of(
-          "VmConfig",
-          Set.of(
-              "cpus",
-              "memory",
-              "payload",
-              "rate_limit_groups",
-              "disks",
-              "net",
-              "rng",
-              "balloon",
-              "fs",
-              "pmem",
-              "serial",
-              "console",
-              "debug_console",
-              "devices",
-              "user_devices",
-              "vdpa",
-              "vsock",
-              "pvpanic",
-              "iommu",
-              "sgx_epc",
-              "numa",
-              "watchdog",
-              "platform",
-              "tpm",
-              "landlock_enable",
-              "landlock_rules"),
-          "CpusConfig",
-          Set.of(
-              "boot_vcpus",
-              "max_vcpus",
-              "topology",
-              "kvm_hyperv",
-              "max_phys_bits",
-              "affinity",
-              "features"),
-          "MemoryConfig",
-          Set.of(
-              "size",
-              "hotplug_size",
-              "hotplugged_size",
-              "mergeable",
-              "hotplug_method",
-              "shared",
-              "hugepages",
-              "hugepage_size",
-              "prefault",
-              "thp",
-              "zones"),
-          "PayloadConfig",
-          Set.of("firmware", "kernel", "cmdline", "initramfs"),
-          "DiskConfig",
-          Set.of(
-              "path",
-              "readonly",
-              "direct",
-              "iommu",
-              "num_queues",
-              "queue_size",
-              "vhost_user",
-              "vhost_socket",
-              "rate_limit_group",
-              "rate_limiter_config",
-              "pci_segment",
-              "id",
-              "serial",
-              "queue_affinity"),
-          "NetConfig",
-          Set.of(
-              "tap",
-              "ip",
-              "mask",
-              "mac",
-              "host_mac",
-              "mtu",
-              "iommu",
-              "num_queues",
-              "queue_size",
-              "vhost_user",
-              "vhost_socket",
-              "vhost_mode",
-              "id",
-              "pci_segment",
-              "rate_limiter_config",
-              "offload_tso",
-              "offload_ufo",
-              "offload_csum"),
-          "RngConfig",
-          Set.of("src", "iommu"),
-          "ConsoleConfig",
-          Set.of("file", "socket", "mode", "iommu"),
-          "VsockConfig",
-          Set.of("cid", "socket", "iommu", "pci_segment", "id"),
-          "VmResize",
-          Set.of("desired_vcpus", "desired_ram", "desired_balloon"));
+      Map.ofEntries(
+          Map.entry(
+              "VmConfig",
+              Set.of(
+                  "cpus",
+                  "memory",
+                  "payload",
+                  "rate_limit_groups",
+                  "disks",
+                  "net",
+                  "rng",
+                  "balloon",
+                  "fs",
+                  "generic_vhost_user",
+                  "pmem",
+                  "serial",
+                  "console",
+                  "debug_console",
+                  "devices",
+                  "user_devices",
+                  "vdpa",
+                  "vsock",
+                  "numa",
+                  "iommu",
+                  "watchdog",
+                  "rtc",
+                  "pvpanic",
+                  "pci_segments",
+                  "platform",
+                  "tpm",
+                  "landlock_enable",
+                  "landlock_rules")),
+          Map.entry(
+              "CpusConfig",
+              Set.of(
+                  "boot_vcpus",
+                  "max_vcpus",
+                  "topology",
+                  "kvm_hyperv",
+                  "max_phys_bits",
+                  "nested",
+                  "affinity",
+                  "features",
+                  "core_scheduling")),
+          Map.entry(
+              "MemoryConfig",
+              Set.of(
+                  "size",
+                  "hotplug_size",
+                  "hotplugged_size",
+                  "mergeable",
+                  "hotplug_method",
+                  "shared",
+                  "hugepages",
+                  "hugepage_size",
+                  "prefault",
+                  "reserve",
+                  "thp",
+                  "zones")),
+          Map.entry(
+              "PayloadConfig",
+              Set.of("firmware", "kernel", "cmdline", "initramfs", "igvm", "host_data")),
+          Map.entry(
+              "DiskConfig",
+              Set.of(
+                  "path",
+                  "readonly",
+                  "direct",
+                  "iommu",
+                  "num_queues",
+                  "queue_size",
+                  "vhost_user",
+                  "vhost_socket",
+                  "rate_limiter_config",
+                  "pci_segment",
+                  "pci_device_id",
+                  "id",
+                  "serial",
+                  "rate_limit_group",
+                  "queue_affinity",
+                  "backing_files",
+                  "sparse",
+                  "image_type",
+                  "lock_granularity")),
+          Map.entry(
+              "NetConfig",
+              Set.of(
+                  "tap",
+                  "ip",
+                  "mask",
+                  "mac",
+                  "host_mac",
+                  "mtu",
+                  "iommu",
+                  "num_queues",
+                  "queue_size",
+                  "vhost_user",
+                  "vhost_socket",
+                  "vhost_mode",
+                  "id",
+                  "pci_segment",
+                  "pci_device_id",
+                  "rate_limiter_config",
+                  "offload_tso",
+                  "offload_ufo",
+                  "offload_csum")),
+          Map.entry("RngConfig", Set.of("id", "pci_segment", "pci_device_id", "iommu", "src")),
+          Map.entry("ConsoleConfig", Set.of("file", "socket", "mode", "iommu", "id")),
+          Map.entry("SerialConfig", Set.of("file", "socket", "mode")),
+          Map.entry(
+              "VsockConfig",
+              Set.of("cid", "socket", "iommu", "pci_segment", "pci_device_id", "id")),
+          Map.entry("VmResize", Set.of("desired_vcpus", "desired_ram", "desired_balloon")));
 
   private final Path socket;
   private final ServerSocketChannel server;
@@ -235,8 +253,8 @@ final class CloudHypervisorEmulator implements AutoCloseable {
       case "vm.info" -> {
         requireMethod(get, "GET");
         if (state == null) {
-          status[0] = 500;
-          return "Error getting VM info: VM is not created";
+          status[0] = 404; // spec: "not available because the VM is not created"
+          return "";
         }
         status[0] = 200;
         return Json.write(
@@ -268,6 +286,9 @@ final class CloudHypervisorEmulator implements AutoCloseable {
           return "Error resizing VM: VM is not running";
         }
         long max = ((Number) asMap(config.get("cpus")).get("max_vcpus")).longValue();
+        if (r.containsKey("desired_vcpus") && integer(r, "desired_vcpus", "VmResize") < 1) {
+          throw new IllegalArgumentException("desired_vcpus must be at least 1");
+        }
         if (r.containsKey("desired_vcpus") && integer(r, "desired_vcpus", "VmResize") > max) {
           status[0] = 500;
           return "Error resizing VM: desired_vcpus above max_vcpus";
@@ -371,7 +392,8 @@ final class CloudHypervisorEmulator implements AutoCloseable {
     }
     for (String console : List.of("serial", "console")) {
       if (cfg.containsKey(console)) {
-        Map<String, Object> c = object(cfg.get(console), "ConsoleConfig");
+        Map<String, Object> c =
+            object(cfg.get(console), console.equals("serial") ? "SerialConfig" : "ConsoleConfig");
         if (!Set.of("Off", "Pty", "Tty", "File", "Socket", "Null").contains(c.get("mode"))) {
           throw new IllegalArgumentException("unknown or missing console mode " + c.get("mode"));
         }
