@@ -5,9 +5,11 @@ import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.node.host.Commands;
 import dev.vmctl.node.host.HostPublisher;
 import dev.vmctl.node.host.ProcessCommands;
+import dev.vmctl.node.hypervisor.CloudHypervisor;
 import dev.vmctl.node.hypervisor.Hypervisor;
 import dev.vmctl.node.hypervisor.QemuHypervisor;
 import dev.vmctl.node.net.Network;
+import dev.vmctl.node.storage.LvmThinStorage;
 import dev.vmctl.node.storage.ReflinkStorage;
 import dev.vmctl.node.storage.Storage;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -36,9 +38,9 @@ public final class NodeDaemon implements AutoCloseable {
   private final ScheduledExecutorService heartbeat;
   private final HttpServer http;
 
-  private NodeDaemon(KubernetesClient client, NodeConfig config) throws IOException {
+  private NodeDaemon(KubernetesClient client, NodeConfig config, Commands commands)
+      throws IOException {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Commands commands = new ProcessCommands();
     Storage storage = storage(config, commands);
     Network network = new Network(commands, config.netns(), config.bridge(), config.subnet());
     Hypervisor hypervisor = hypervisor(config, commands);
@@ -78,6 +80,8 @@ public final class NodeDaemon implements AutoCloseable {
     return switch (config.storageDriver()) {
       case "btrfs", "reflink", "xfs" ->
           new ReflinkStorage(config.pool(), commands, config.storageDriver());
+      case "lvm-thin" ->
+          new LvmThinStorage(commands, config.lvmVolumeGroup(), config.lvmThinPool());
       default ->
           throw new IllegalArgumentException(
               "storage driver "
@@ -96,6 +100,9 @@ public final class NodeDaemon implements AutoCloseable {
               config.kernelDir(),
               config.netns(),
               config.kvm());
+      case "cloud-hypervisor" ->
+          new CloudHypervisor(
+              commands, config.cloudHypervisor(), config.kernelDir(), config.netns());
       default ->
           throw new IllegalArgumentException(
               "unknown hypervisor " + config.hypervisor() + " (cloud-hypervisor, qemu)");
@@ -103,7 +110,13 @@ public final class NodeDaemon implements AutoCloseable {
   }
 
   public static NodeDaemon start(KubernetesClient client, NodeConfig config) throws IOException {
-    return new NodeDaemon(client, config);
+    return new NodeDaemon(client, config, new ProcessCommands());
+  }
+
+  /** With another host-command runner (benchmarks put an emulated hypervisor behind it). */
+  public static NodeDaemon start(KubernetesClient client, NodeConfig config, Commands commands)
+      throws IOException {
+    return new NodeDaemon(client, config, commands);
   }
 
   @Override

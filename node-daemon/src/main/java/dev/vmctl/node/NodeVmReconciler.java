@@ -55,7 +55,8 @@ import org.slf4j.LoggerFactory;
 public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<VirtualMachine> {
   private static final Logger log = LoggerFactory.getLogger(NodeVmReconciler.class);
   static final Duration RESYNC = Duration.ofSeconds(15);
-  static final Duration AGENT_WAIT = Duration.ofMinutes(5);
+  static final Duration AGENT_WAIT =
+      Duration.ofSeconds(Long.getLong("vmctl.agentWaitSeconds", 300));
   static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
   static final Duration SSH_WAIT = Duration.ofSeconds(90);
 
@@ -136,6 +137,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       }
       Phases.set(status, VmPhase.Provisioning, now);
       write(vm, status); // recorded before use: a crash after this reuses the same identity
+      plan = VmPlanner.plan(vm, config.stateDir(), config.subnet()); // now with the identity
     }
 
     // 2. Halted: keep volumes and address, no process.

@@ -224,6 +224,7 @@ public final class CloudHypervisor implements Hypervisor {
 
   /** Writes a snapshot of a paused VM to a directory (vm.snapshot). */
   public void snapshot(VmPlan plan, Path destination) throws IOException {
+    Files.createDirectories(destination); // cloud-hypervisor writes into an existing directory
     must(plan, "PUT", "vm.snapshot", Map.of("destination_url", "file://" + destination));
   }
 
