@@ -433,19 +433,24 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     }
   }
 
-  /** Asks the guest to power off through the agent, then stops the hypervisor. */
+  /**
+   * Asks the guest to power off through the agent and gives it the grace period; a guest whose
+   * agent does not answer would not power off either, so the hypervisor is stopped at once.
+   */
   private void stopGuest(VmPlan plan) throws IOException {
+    Duration grace = Duration.ZERO;
     try (AgentClient agent =
         AgentClient.connectHybridVsock(
             plan.vsockSocket(), AgentClient.AGENT_PORT, Duration.ofSeconds(3))) {
       agent.shutdown();
+      grace = SHUTDOWN_GRACE;
     } catch (IOException e) {
       log.info(
           "{}: agent shutdown not possible ({}); stopping the hypervisor",
           plan.name(),
           e.getMessage());
     }
-    hypervisor.stop(plan, SHUTDOWN_GRACE);
+    hypervisor.stop(plan, grace);
     configuredBoot.remove(plan.id());
   }
 
