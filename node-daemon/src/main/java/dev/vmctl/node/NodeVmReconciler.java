@@ -1,6 +1,7 @@
 package dev.vmctl.node;
 
 import dev.vmctl.agent.client.AgentClient;
+import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.status.Phases;
 import dev.vmctl.api.v1alpha1.RunStrategy;
@@ -69,6 +70,8 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   private final Map<String, Instant> lastStart = new ConcurrentHashMap<>();
   private final Map<String, Integer> crashes = new ConcurrentHashMap<>();
   private final Timer bootToAgent;
+  private final EventRecorder events;
+  private final MeterRegistry registry;
   private final Timer provisioning;
   private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<VirtualMachine>
       cache;
@@ -89,10 +92,50 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         Timer.builder("vmctl_node_boot_to_agent")
             .description("Hypervisor start to agent hello")
             .register(registry);
+    this.events = new EventRecorder(client, "vmctl-node-daemon/" + config.hostName());
+    this.registry = registry;
+    for (VmPhase phase : VmPhase.values()) {
+      io.micrometer.core.instrument.Gauge.builder("vmctl_node_vms", this, r -> r.countPhase(phase))
+          .description("This host's VMs by phase")
+          .tag("phase", phase.name())
+          .register(registry);
+    }
     this.provisioning =
         Timer.builder("vmctl_node_provisioning")
             .description("Volumes and TAP for a new VM")
             .register(registry);
+  }
+
+  private double countPhase(VmPhase phase) {
+    return cachedVms().stream()
+        .filter(v -> v.getStatus() != null && v.getStatus().phase == phase)
+        .count();
+  }
+
+  /**
+   * Per-phase timings of a VM's first start, from its phase history: created -> Scheduled ->
+   * Provisioning -> Starting -> Running.
+   */
+  private void recordPhaseTimings(VirtualMachine vm, VirtualMachineStatus status) {
+    Instant previous = Instant.parse(vm.getMetadata().getCreationTimestamp());
+    String from = "Created";
+    for (VirtualMachineStatus.PhaseTransition t : status.phaseTransitions) {
+      Instant at = Instant.parse(t.time);
+      Timer.builder("vmctl_node_phase_seconds")
+          .description("Time between phases on a VM's first start")
+          .tag("from", from)
+          .tag("to", t.phase.name())
+          .register(registry)
+          .record(
+              Duration.between(previous, at).isNegative()
+                  ? Duration.ZERO
+                  : Duration.between(previous, at));
+      previous = at;
+      from = t.phase.name();
+      if (t.phase == VmPhase.Running) {
+        break;
+      }
+    }
   }
 
   /** The VMs of this host, from the informer cache (empty before the first reconcile). */
@@ -190,6 +233,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     if (requested != null && !requested.equals(status.restartedAt)) {
       if (running) {
         log.info("restarting {}/{} as requested at {}", plan.namespace(), plan.name(), requested);
+        events.normal(vm, "Restarting", "Restart requested at " + requested + ".");
         Phases.set(status, VmPhase.Stopping, now);
         write(vm, status);
         stopGuest(plan);
@@ -225,6 +269,10 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               .rescheduleAfter(Duration.between(Instant.now(), last.plus(backoff)));
         }
         status.restartCount = (status.restartCount == null ? 0 : status.restartCount) + 1;
+        events.warning(
+            vm,
+            "HypervisorExited",
+            "The VM stopped unexpectedly; restarting it (attempt " + n + ").");
         log.warn(
             "{}/{} stopped unexpectedly; restart {} (backoff {}s)",
             plan.namespace(),
@@ -232,6 +280,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
             n,
             backoff.toSeconds());
       }
+      events.normal(vm, "Starting", "Booting the guest with " + hypervisor.kind() + ".");
       Phases.set(status, VmPhase.Starting, now);
       status.conditions =
           Conditions.set(
@@ -370,7 +419,15 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       write(vm, status);
       throw e; // JOSDK retries with backoff
     }
+    boolean firstRun = status.phaseTransitions.stream().noneMatch(t -> t.phase == VmPhase.Running);
+    if (status.phase != VmPhase.Running) {
+      events.normal(
+          vm, "Running", "The guest agent answered; the guest is configured and reachable.");
+    }
     Phases.set(status, VmPhase.Running, now);
+    if (firstRun) {
+      recordPhaseTimings(vm, status);
+    }
     status.observedGeneration = generation;
     status.conditions =
         Conditions.set(

@@ -331,6 +331,52 @@ class VmLifeGuestTest {
     assertThat(Conditions.isTrue(restarted.getStatus().conditions, "RestartRequired")).isFalse();
     assertThat(ssh(ip, "nproc").trim()).as("restart applied the new size").isEqualTo("2");
 
+    // Pause and resume.
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("life")
+        .edit(
+            v -> {
+              v.getSpec().paused = true;
+              return v;
+            });
+    awaitVm(
+        v ->
+            v.getStatus().phase == VmPhase.Paused
+                && Conditions.isTrue(v.getStatus().conditions, "Paused"));
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("life")
+        .edit(
+            v -> {
+              v.getSpec().paused = false;
+              return v;
+            });
+    awaitVm(v -> readyRunning(v) && !Conditions.isTrue(v.getStatus().conditions, "Paused"));
+    assertThat(ssh(ip, "echo resumed")).isEqualTo("resumed\n");
+
+    // Halted stops the VM but keeps its volumes and address.
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("life")
+        .edit(
+            v -> {
+              v.getSpec().runStrategy = dev.vmctl.api.v1alpha1.RunStrategy.Halted;
+              return v;
+            });
+    VirtualMachine halted = awaitVm(v -> v.getStatus().phase == VmPhase.Stopped);
+    assertThat(succeeds("pgrep", "-f", "vmctl-" + id)).as("no QEMU while Halted").isFalse();
+    assertThat(vmDir.resolve("data.img")).exists();
+    assertThat(halted.getStatus().ipAddress).isEqualTo(ip);
+
+    // The node daemon told the story in Events.
+    assertThat(client.v1().events().inNamespace(ns).list().getItems())
+        .extracting(e -> e.getReason())
+        .contains("Scheduled", "Starting", "Running", "HypervisorExited", "Restarting");
+
     // Delete: graceful shutdown, then nothing is left.
     client.resources(VirtualMachine.class).inNamespace(ns).withName("life").delete();
     await().atMost(Duration.ofMinutes(2)).until(() -> vm() == null);

@@ -1,5 +1,6 @@
 package dev.vmctl.operator.scheduling;
 
+import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.v1alpha1.Host;
 import dev.vmctl.api.v1alpha1.Image;

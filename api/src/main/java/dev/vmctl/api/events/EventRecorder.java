@@ -1,4 +1,4 @@
-package dev.vmctl.operator.scheduling;
+package dev.vmctl.api.events;
 
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
