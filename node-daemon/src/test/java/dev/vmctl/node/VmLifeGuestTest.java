@@ -439,4 +439,63 @@ class VmLifeGuestTest {
     assertThat(succeeds("pgrep", "-f", "vmctl-" + id)).isFalse();
     assertThat(vmDir).doesNotExist();
   }
+
+  @Test
+  void killMinus9OfTheDaemonProcessDuringProvisioningConverges() throws Exception {
+    daemon.close(); // this test runs the daemon as its own process, so it can be killed for real
+    daemon = null;
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.vmctl.node.NodeDaemon")
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("daemon-process.log").toFile());
+    Map<String, String> e = pb.environment();
+    e.put("KUBECONFIG", server.kubeconfig().toString());
+    e.put("VMCTL_NODE_NAME", host);
+    e.put("VMCTL_STATE_DIR", pool.toString());
+    e.put("VMCTL_STORAGE_POOL", pool.toString());
+    e.put("VMCTL_STORAGE_DRIVER", "btrfs");
+    e.put("VMCTL_HYPERVISOR", "qemu");
+    e.put("VMCTL_VM_SUBNET", "10.124.0.0/24");
+    e.put("VMCTL_BRIDGE", "vmbr0");
+    e.put("VMCTL_NETNS", netns);
+    e.put("VMCTL_KERNEL_DIR", config.kernelDir().toString());
+    e.put("VMCTL_VHOST_VSOCK", config.vhostVsock());
+    e.put("VMCTL_HTTP_PORT", "0");
+    e.put("VMCTL_HEARTBEAT_SECONDS", "2");
+    e.put("VMCTL_RESERVED_MEMORY", "256Mi");
+    Process external = pb.start();
+    try {
+      create("killed");
+      VirtualMachine provisioning = awaitVm(v -> v.getStatus().ipAddress != null);
+      String id = VmPlanner.id(provisioning);
+      external.destroyForcibly(); // SIGKILL, in the middle of provisioning
+      assertThat(external.waitFor(10, TimeUnit.SECONDS)).isTrue();
+
+      daemon = NodeDaemon.start(server.adminClient(), config);
+      VirtualMachine running = awaitVm(VmLifeGuestTest::readyRunning);
+      assertThat(running.getStatus().ipAddress)
+          .as("identity kept")
+          .isEqualTo(provisioning.getStatus().ipAddress);
+      assertThat(run("pgrep", "-c", "-f", "vmctl-" + id).trim())
+          .as("exactly one QEMU")
+          .isEqualTo("1");
+      Path vmDir = pool.resolve("vms").resolve(id);
+      assertThat(vmDir.resolve("root.img.tmp")).doesNotExist();
+      assertThat(vmDir.resolve("data.img.tmp")).doesNotExist();
+
+      client.resources(VirtualMachine.class).inNamespace(ns).withName("killed").delete();
+      await().atMost(Duration.ofMinutes(2)).until(() -> vm() == null);
+      assertThat(vmDir).doesNotExist();
+      assertThat(succeeds("pgrep", "-f", "vmctl-" + id)).isFalse();
+    } finally {
+      external.destroyForcibly();
+      if (daemon == null) {
+        daemon = NodeDaemon.start(server.adminClient(), config);
+      }
+    }
+  }
 }
