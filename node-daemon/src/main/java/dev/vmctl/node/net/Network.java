@@ -102,9 +102,16 @@ public final class Network {
     if (!linkExists(tap)) {
       mustIp("tuntap", "add", "dev", tap, "mode", "tap");
     }
-    mustIp("link", "set", tap, "master", bridge, "up");
-    // Layer-2 isolation: isolated ports cannot talk to each other, only to the bridge (gateway).
-    Commands.Result r = commands.run(bridgeCmd("link", "set", "dev", tap, "isolated", "on"));
+    attachIsolated(tap);
+  }
+
+  /**
+   * Puts a port on the bridge, up and isolated: isolated ports cannot reach each other, only the
+   * bridge itself (the VMs' gateway), so VMs on a host do not see each other by default.
+   */
+  public void attachIsolated(String port) throws IOException {
+    mustIp("link", "set", port, "master", bridge, "up");
+    Commands.Result r = commands.run(bridgeCmd("link", "set", "dev", port, "isolated", "on"));
     if (!r.ok()) {
       throw new IOException("bridge link set isolated: " + r.stderr().strip());
     }
