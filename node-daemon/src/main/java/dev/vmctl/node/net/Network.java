@@ -1,10 +1,12 @@
 package dev.vmctl.node.net;
 
+import dev.vmctl.agent.Json;
 import dev.vmctl.node.host.Commands;
 import dev.vmctl.node.model.Subnet;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The host side of VM networking, through {@code ip} and {@code nft}: one bridge carrying the VM
@@ -97,12 +99,38 @@ public final class Network {
     commands.run(Commands.inNetns(netns, List.of("sysctl", "-qw", "net.ipv4.ip_forward=1")));
   }
 
-  /** TAP device on the bridge, isolated from the other VM ports. */
+  /**
+   * TAP device on the bridge, isolated from the other VM ports. One {@code ip -d -j link show}
+   * measures all three facts, so a resync of a VM whose TAP is right runs one command, not the
+   * create/attach/isolate commands again.
+   */
   public void ensureTap(String tap) throws IOException {
-    if (!linkExists(tap)) {
+    Commands.Result shown = ip("-d", "-j", "link", "show", "dev", tap);
+    if (shown.ok() && attachedIsolatedAndUp(shown.stdout(), bridge)) {
+      return;
+    }
+    if (!shown.ok()) {
       mustIp("tuntap", "add", "dev", tap, "mode", "tap");
     }
     attachIsolated(tap);
+  }
+
+  /** Parses {@code ip -d -j link show dev X}: on {@code bridge}, administratively up, isolated. */
+  @SuppressWarnings("unchecked")
+  static boolean attachedIsolatedAndUp(String json, String bridge) {
+    Object parsed = Json.parse(json.strip());
+    if (!(parsed instanceof List<?> links) || links.size() != 1) {
+      return false;
+    }
+    Map<String, Object> link = (Map<String, Object>) links.get(0);
+    Object flags = link.get("flags");
+    Object info = link.get("linkinfo");
+    Object slave = info instanceof Map<?, ?> m ? m.get("info_slave_data") : null;
+    return bridge.equals(link.get("master"))
+        && flags instanceof List<?> f
+        && f.contains("UP")
+        && slave instanceof Map<?, ?> sd
+        && Boolean.TRUE.equals(sd.get("isolated"));
   }
 
   /**
