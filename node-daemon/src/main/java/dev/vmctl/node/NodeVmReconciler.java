@@ -4,6 +4,7 @@ import dev.vmctl.agent.client.AgentClient;
 import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.status.Phases;
+import dev.vmctl.api.status.VmStatuses;
 import dev.vmctl.api.v1alpha1.RunStrategy;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
@@ -15,7 +16,6 @@ import dev.vmctl.node.model.VmPlanner;
 import dev.vmctl.node.net.Network;
 import dev.vmctl.node.storage.Storage;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -29,7 +29,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -150,7 +149,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     cache = context.getPrimaryCache();
     VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
     Instant now = Instant.now();
-    VirtualMachineStatus status = copy(vm.getStatus());
+    VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
     Long generation = vm.getMetadata().getGeneration();
 
     // 1. Identity, recorded before anything uses it, so it survives any crash after this point.
@@ -517,7 +516,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
     log.info("cleaning up {}/{}", plan.namespace(), plan.name());
     if (vm.getStatus() != null && vm.getStatus().phase != VmPhase.Terminating) {
-      VirtualMachineStatus status = copy(vm.getStatus());
+      VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
       Phases.set(status, VmPhase.Terminating, Instant.now());
       try {
         write(vm, status);
@@ -540,21 +539,13 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   }
 
   private void write(VirtualMachine vm, VirtualMachineStatus status) {
-    if (Objects.equals(
-        Serialization.jsonMapper().valueToTree(vm.getStatus()),
-        Serialization.jsonMapper().valueToTree(status))) {
+    if (VmStatuses.same(vm.getStatus(), status)) {
       return;
     }
     vm.setStatus(status);
     VirtualMachine updated = client.resource(vm).updateStatus();
     vm.getMetadata().setResourceVersion(updated.getMetadata().getResourceVersion());
-    vm.setStatus(copy(status));
-  }
-
-  private static VirtualMachineStatus copy(VirtualMachineStatus s) {
-    return s == null
-        ? new VirtualMachineStatus()
-        : Serialization.jsonMapper().convertValue(s, VirtualMachineStatus.class);
+    vm.setStatus(VmStatuses.copy(status));
   }
 
   private static String annotation(VirtualMachine vm, String key) {
@@ -571,9 +562,5 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         Files.deleteIfExists(p);
       }
     }
-  }
-
-  static String now() {
-    return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
   }
 }

@@ -2,6 +2,8 @@ package dev.vmctl.operator.scheduling;
 
 import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
+import dev.vmctl.api.status.Phases;
+import dev.vmctl.api.status.VmStatuses;
 import dev.vmctl.api.v1alpha1.Host;
 import dev.vmctl.api.v1alpha1.Image;
 import dev.vmctl.api.v1alpha1.Quota;
@@ -314,7 +316,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     Long generation = vm.getMetadata().getGeneration();
     if (lost && vm.getMetadata().getDeletionTimestamp() == null) {
       if (status.phase != VmPhase.Unknown) {
-        VmStatuses.phase(status, VmPhase.Unknown, now);
+        Phases.set(status, VmPhase.Unknown, now);
       }
       status.conditions =
           Conditions.set(
@@ -341,7 +343,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
               generation,
               now);
       if (status.phase == VmPhase.Unknown) {
-        VmStatuses.phase(status, VmStatuses.previousPhase(status, VmPhase.Scheduled), now);
+        Phases.set(status, Phases.previous(status, VmPhase.Scheduled), now);
       }
     }
     writeStatusIfChanged(vm, status);
@@ -415,7 +417,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     status.nodeName = host;
     status.allocated = Demand.toResource(demand);
     status.observedGeneration = vm.getMetadata().getGeneration();
-    VmStatuses.phase(status, VmPhase.Scheduled, now);
+    Phases.set(status, VmPhase.Scheduled, now);
     status.conditions =
         Conditions.set(
             status.conditions,
@@ -444,7 +446,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
 
   private void pendingStatus(VirtualMachine vm, String reason, String message, Instant now) {
     VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
-    VmStatuses.phase(status, VmPhase.Pending, now);
+    Phases.set(status, VmPhase.Pending, now);
     status.observedGeneration = vm.getMetadata().getGeneration();
     boolean changed =
         !Conditions.find(status.conditions, SCHEDULED)
