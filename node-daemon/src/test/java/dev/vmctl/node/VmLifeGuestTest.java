@@ -14,9 +14,9 @@ import dev.vmctl.operator.OperatorConfig;
 import dev.vmctl.operator.VmctlOperator;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
+import dev.vmctl.testkit.Shell;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,27 +55,15 @@ class VmLifeGuestTest {
   Path key;
 
   static String required(String name) {
-    String value = System.getenv(name);
-    if (value == null || value.isBlank() || !Files.exists(Path.of(value))) {
-      throw new IllegalStateException(
-          name + " is not set to an existing path; run the tests through hack/test.sh.");
-    }
-    return value;
+    return Shell.requiredPath(name);
   }
 
-  static String run(String... argv) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(String.join(" ", argv) + " failed: " + out);
-    }
-    return out;
+  static String run(String... argv) throws IOException {
+    return Shell.run(Duration.ofSeconds(120), argv);
   }
 
-  static boolean succeeds(String... argv) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    p.getInputStream().readAllBytes();
-    return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+  static boolean succeeds(String... argv) throws IOException {
+    return Shell.succeeds(Duration.ofSeconds(60), argv);
   }
 
   @BeforeAll

@@ -2,8 +2,8 @@ package dev.vmctl.agent.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vmctl.testkit.Shell;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,24 +46,11 @@ class GuestBootGuestTest {
   String kernelVersion;
 
   static String required(String name) {
-    String value = System.getenv(name);
-    if (value == null || value.isBlank() || !Files.exists(Path.of(value))) {
-      throw new IllegalStateException(
-          name
-              + " is not set to an existing path. Run the tests through hack/test.sh, which builds"
-              + " the guest kernel (hack/guest-kernel.sh), the base image (hack/build-image.sh) and"
-              + " vhost-device-vsock (hack/guest-tools.sh).");
-    }
-    return value;
+    return Shell.requiredPath(name);
   }
 
-  static String run(String... argv) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(String.join(" ", argv) + " failed: " + out);
-    }
-    return out;
+  static String run(String... argv) throws IOException {
+    return Shell.run(Duration.ofSeconds(60), argv);
   }
 
   @BeforeAll
