@@ -1,0 +1,106 @@
+package dev.vmctl.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.vmctl.api.v1alpha1.Share;
+import dev.vmctl.api.v1alpha1.User;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.testkit.KubeApiServerExtension;
+import dev.vmctl.testkit.KubeEnv;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The informer-backed directory against a real API server: indexes follow every change. */
+@ExtendWith(KubeApiServerExtension.class)
+class DirectoryKubeTest {
+
+  @Test
+  void indexesUsersVmsSharesAndLinkTokens(KubeEnv env) throws Exception {
+    KubernetesClient client = env.client();
+    String suffix = env.namespace().substring(env.namespace().length() - 5);
+    String ada = "ada-" + suffix;
+    String bob = "bob-" + suffix;
+    String adaNs = "user-" + ada;
+    String bobNs = "user-" + bob;
+    for (String ns : List.of(adaNs, bobNs)) {
+      client
+          .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+          .create();
+    }
+    User adaUser = AccessTest.user(ada, "Ada@Example.com");
+    adaUser.getSpec().sshKeys = List.of(SshKeysTest.ED25519);
+    client.resource(adaUser).create();
+    client.resource(AccessTest.user(bob, "bob@example.com")).create();
+
+    VirtualMachine first = AccessTest.vm("web-" + suffix, adaNs);
+    first.getSpec().owner = ada;
+    client.resource(first).create();
+    Thread.sleep(1100); // creationTimestamp has one-second resolution: make "oldest" certain
+    client.resource(AccessTest.vm("web-" + suffix, bobNs)).create();
+
+    Share share = AccessTest.share("to-bob", adaNs, "web-" + suffix);
+    share.getSpec().email = "BOB@example.com";
+    client.resource(share).create();
+    client
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName("share-link1")
+                .withNamespace(adaNs)
+                .withLabels(Map.of(Share.SHARE_LABEL, "link1"))
+                .endMetadata()
+                .withStringData(Map.of("token", "s3cret-token"))
+                .build())
+        .create();
+
+    try (Directory directory = Directory.start(client, true, Duration.ofSeconds(30))) {
+      AtomicInteger changes = new AtomicInteger();
+      directory.onChange(changes::incrementAndGet);
+
+      assertThat(directory.userByFingerprint("SHA256:7DBffoxVtvO9M8jopX94vs1c132iGUiyKMLFgPEc63A"))
+          .map(u -> u.getMetadata().getName())
+          .contains(ada);
+      assertThat(directory.userByEmail("ada@example.COM")).isPresent();
+      List<VirtualMachine> named = directory.vmsNamed("web-" + suffix);
+      assertThat(named)
+          .extracting(vm -> vm.getMetadata().getNamespace())
+          .containsExactly(adaNs, bobNs);
+      assertThat(directory.ownerOf(named.get(0))).isEqualTo(ada);
+      // No spec.owner: the owner is the User whose namespace holds the VM.
+      assertThat(directory.ownerOf(named.get(1))).isEqualTo(bob);
+      assertThat(directory.vmsOf(adaUser)).hasSize(1);
+      assertThat(directory.sharesOf(named.get(0)))
+          .extracting(s -> s.getMetadata().getName())
+          .containsExactly("to-bob");
+      assertThat(directory.sharesWithEmail("bob@example.com")).hasSize(1);
+      assertThat(directory.linkShareByToken("s3cret-token")).contains(adaNs + "/link1");
+      assertThat(directory.linkShareByToken("wrong")).isEmpty();
+      assertThat(directory.linkActive(adaNs, "link1")).isTrue();
+
+      // Bob registers Ada's key too: the key no longer identifies anyone.
+      User bobUser = client.resources(User.class).withName(bob).get();
+      bobUser.getSpec().sshKeys = List.of(SshKeysTest.ED25519);
+      client.resource(bobUser).update();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  directory
+                      .userByFingerprint("SHA256:7DBffoxVtvO9M8jopX94vs1c132iGUiyKMLFgPEc63A")
+                      .isEmpty());
+
+      client.secrets().inNamespace(adaNs).withName("share-link1").delete();
+      await().atMost(Duration.ofSeconds(10)).until(() -> !directory.linkActive(adaNs, "link1"));
+      assertThat(directory.linkShareByToken("s3cret-token")).isEmpty();
+      assertThat(changes.get()).isPositive();
+    }
+  }
+}
