@@ -1,13 +1,11 @@
 package dev.vmctl.gateway;
 
+import dev.vmctl.api.access.ShareTerms;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.Collection;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -96,21 +94,8 @@ public final class Access {
 
   /** A Share counts while it names this VM, is not being deleted and has not expired. */
   public static boolean appliesTo(Share share, VirtualMachine vm, Instant now) {
-    if (share.getSpec() == null
-        || share.getMetadata().getDeletionTimestamp() != null
-        || !vm.getMetadata().getName().equals(share.getSpec().vm)
-        || !vm.getMetadata().getNamespace().equals(share.getMetadata().getNamespace())) {
-      return false;
-    }
-    String expiresAt = share.getSpec().expiresAt;
-    if (expiresAt == null) {
-      return true;
-    }
-    try {
-      return now.isBefore(OffsetDateTime.parse(expiresAt).toInstant());
-    } catch (DateTimeParseException e) {
-      return false;
-    }
+    return ShareTerms.inForce(
+        share, vm.getMetadata().getNamespace(), vm.getMetadata().getName(), now);
   }
 
   /** Disabled users and users without an email cannot use the gateways. */
@@ -122,6 +107,6 @@ public final class Access {
   }
 
   public static String normalise(String email) {
-    return email == null ? "" : email.trim().toLowerCase(Locale.ROOT);
+    return ShareTerms.normaliseEmail(email);
   }
 }

@@ -25,6 +25,7 @@ import java.util.Map;
  * @param sshUser VMCTL_GUEST_USER: the guest user whose authorized_keys the agent manages
  * @param lvmVolumeGroup VMCTL_LVM_VG, lvmThinPool VMCTL_LVM_THINPOOL: for the lvm-thin driver
  * @param cloudHypervisor VMCTL_CLOUD_HYPERVISOR: the cloud-hypervisor binary
+ * @param gatewayNamespace VMCTL_GATEWAY_NAMESPACE: where the SSH gateway publishes its proxy key
  */
 public record NodeConfig(
     String hostName,
@@ -46,7 +47,8 @@ public record NodeConfig(
     String sshUser,
     String lvmVolumeGroup,
     String lvmThinPool,
-    String cloudHypervisor) {
+    String cloudHypervisor,
+    String gatewayNamespace) {
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
@@ -70,7 +72,8 @@ public record NodeConfig(
         env.getOrDefault("VMCTL_GUEST_USER", "vmctl"),
         env.getOrDefault("VMCTL_LVM_VG", "vmctl"),
         env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"),
-        env.getOrDefault("VMCTL_CLOUD_HYPERVISOR", "cloud-hypervisor"));
+        env.getOrDefault("VMCTL_CLOUD_HYPERVISOR", "cloud-hypervisor"),
+        env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"));
   }
 
   private static String hostname() {

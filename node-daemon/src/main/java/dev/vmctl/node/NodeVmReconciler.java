@@ -1,27 +1,35 @@
 package dev.vmctl.node;
 
 import dev.vmctl.agent.client.AgentClient;
+import dev.vmctl.api.access.ShareTerms;
 import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.status.Phases;
 import dev.vmctl.api.status.VmStatuses;
 import dev.vmctl.api.v1alpha1.RunStrategy;
+import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
 import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.node.hypervisor.Hypervisor;
+import dev.vmctl.node.model.AuthorizedKeys;
 import dev.vmctl.node.model.VmPlan;
 import dev.vmctl.node.model.VmPlanner;
 import dev.vmctl.node.net.Network;
 import dev.vmctl.node.storage.Storage;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
@@ -66,6 +74,10 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   private final Network network;
   private final Hypervisor hypervisor;
   private final Map<String, String> configuredBoot = new ConcurrentHashMap<>();
+  private final Map<String, List<String>> appliedKeys = new ConcurrentHashMap<>();
+  private final GatewayKeys gatewayKeys;
+  private volatile InformerEventSource<Share, VirtualMachine> shares;
+  private volatile InformerEventSource<User, VirtualMachine> users;
   private final Map<String, Instant> lastStart = new ConcurrentHashMap<>();
   private final Map<String, Integer> crashes = new ConcurrentHashMap<>();
   private final Timer bootToAgent;
@@ -87,6 +99,8 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     this.storage = storage;
     this.network = network;
     this.hypervisor = hypervisor;
+    this.gatewayKeys =
+        new GatewayKeys(client, config.gatewayNamespace(), RESYNC, java.time.Clock.systemUTC());
     this.bootToAgent =
         Timer.builder("vmctl_node_boot_to_agent")
             .description("Hypervisor start to agent hello")
@@ -296,6 +310,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       Files.writeString(plan.dir().resolve("booted-with"), bootedWith(plan));
       lastStart.put(plan.id(), Instant.now());
       configuredBoot.remove(plan.id());
+      appliedKeys.remove(plan.id());
     }
 
     // Resize: QEMU microvm cannot hot-plug CPUs or memory, so a changed size waits for a restart.
@@ -370,8 +385,9 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               now);
     }
 
-    // 7. Guest configuration through the agent, once per boot.
+    // 7. Guest configuration through the agent, once per boot; keys whenever they change.
     Instant agentStart = Instant.now();
+    List<String> keys = authorizedKeys(vm);
     try (AgentClient agent =
         AgentClient.connectWithRetry(
             plan.vsockSocket(), AgentClient.AGENT_PORT, Instant.now().plus(AGENT_WAIT))) {
@@ -386,7 +402,8 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         agent.configureNetwork(
             status.ipAddress + "/" + plan.prefix(), plan.gateway(), List.of(), 1500, plan.mac());
         agent.setHostname(plan.name());
-        agent.setAuthorizedKeys(config.sshUser(), authorizedKeys(vm));
+        appliedKeys.remove(plan.id()); // a new boot: install the keys again below
+        keys = applyKeys(agent, plan, vm, keys);
         awaitSsh(agent, plan);
         configuredBoot.put(plan.id(), hello.bootId());
         crashes.remove(plan.id());
@@ -397,6 +414,8 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
             hello.bootId(),
             Duration.between(agentStart, Instant.now()).toMillis());
       }
+      // Keys change without a reboot (a key added, a Share created or expired): measure, act.
+      applyKeys(agent, plan, vm, keys);
       VirtualMachineStatus.GuestStatus guest =
           status.guest == null ? new VirtualMachineStatus.GuestStatus() : status.guest;
       guest.agentVersion = hello.agentVersion();
@@ -465,18 +484,86 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     return plan.cpus() + " CPUs and " + (plan.memoryBytes() >> 20) + "Mi";
   }
 
-  private List<String> authorizedKeys(VirtualMachine vm) {
-    List<String> keys = new ArrayList<>();
-    if (vm.getSpec().sshKeys != null) {
-      keys.addAll(vm.getSpec().sshKeys);
+  /** Installs the keys when they differ from what this boot last got; returns them. */
+  private List<String> applyKeys(
+      AgentClient agent, VmPlan plan, VirtualMachine vm, List<String> keys) throws IOException {
+    if (!keys.equals(appliedKeys.get(plan.id()))) {
+      agent.setAuthorizedKeys(config.sshUser(), keys);
+      appliedKeys.put(plan.id(), keys);
+      log.info("{}/{}: {} authorised keys installed", plan.namespace(), plan.name(), keys.size());
     }
-    if (vm.getSpec().owner != null) {
-      User owner = client.resources(User.class).withName(vm.getSpec().owner).get();
-      if (owner != null && owner.getSpec() != null && owner.getSpec().sshKeys != null) {
-        keys.addAll(owner.getSpec().sshKeys);
+    return keys;
+  }
+
+  private List<String> authorizedKeys(VirtualMachine vm) {
+    String owner = vm.getSpec().owner;
+    User ownerUser =
+        owner == null || users == null ? null : users.get(new ResourceID(owner)).orElse(null);
+    List<User> sharedWith = new ArrayList<>();
+    if (shares != null && users != null) {
+      Instant now = Instant.now();
+      Set<String> emails =
+          shares
+              .list(
+                  vm.getMetadata().getNamespace(),
+                  s ->
+                      s.getSpec().email != null
+                          && ShareTerms.inForce(
+                              s, vm.getMetadata().getNamespace(), vm.getMetadata().getName(), now))
+              .map(s -> ShareTerms.normaliseEmail(s.getSpec().email))
+              .collect(Collectors.toSet());
+      if (!emails.isEmpty()) {
+        users
+            .list(
+                u ->
+                    u.getSpec() != null
+                        && emails.contains(ShareTerms.normaliseEmail(u.getSpec().email)))
+            .forEach(sharedWith::add);
       }
     }
-    return keys.stream().distinct().toList();
+    return AuthorizedKeys.desired(vm, ownerUser, sharedWith, gatewayKeys.current());
+  }
+
+  /**
+   * Users and Shares are watched so that a new key or Share reaches the guest within seconds: a
+   * Share maps to its VM, a User to the VMs it owns or has an email Share of.
+   */
+  @Override
+  public List<EventSource<?, VirtualMachine>> prepareEventSources(
+      EventSourceContext<VirtualMachine> context) {
+    var vms = context.getPrimaryCache();
+    shares =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(Share.class, VirtualMachine.class)
+                .withName("node-shares")
+                .withSecondaryToPrimaryMapper(
+                    s -> Set.of(new ResourceID(s.getSpec().vm, s.getMetadata().getNamespace())))
+                .build(),
+            context);
+    users =
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(User.class, VirtualMachine.class)
+                .withName("node-users")
+                .withSecondaryToPrimaryMapper(
+                    u -> {
+                      String email = ShareTerms.normaliseEmail(u.getSpec().email);
+                      Set<ResourceID> affected =
+                          vms.list()
+                              .filter(vm -> u.getMetadata().getName().equals(vm.getSpec().owner))
+                              .map(ResourceID::fromResource)
+                              .collect(Collectors.toSet());
+                      shares
+                          .list(s -> email.equals(ShareTerms.normaliseEmail(s.getSpec().email)))
+                          .forEach(
+                              s ->
+                                  affected.add(
+                                      new ResourceID(
+                                          s.getSpec().vm, s.getMetadata().getNamespace())));
+                      return affected;
+                    })
+                .build(),
+            context);
+    return List.of(shares, users);
   }
 
   /** A guest that powered itself off leaves this line on the serial console. */
@@ -508,6 +595,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     }
     hypervisor.stop(plan, grace);
     configuredBoot.remove(plan.id());
+    appliedKeys.remove(plan.id());
   }
 
   @Override
@@ -533,6 +621,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     storage.remove(plan);
     deleteTree(plan.dir());
     configuredBoot.remove(plan.id());
+    appliedKeys.remove(plan.id());
     lastStart.remove(plan.id());
     crashes.remove(plan.id());
     return DeleteControl.defaultDelete();

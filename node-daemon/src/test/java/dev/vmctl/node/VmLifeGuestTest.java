@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.v1alpha1.Host;
+import dev.vmctl.api.v1alpha1.Share;
+import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
 import dev.vmctl.api.v1alpha1.VmPhase;
@@ -122,7 +124,8 @@ class VmLifeGuestTest {
             "vmctl",
             "vmctl",
             "pool",
-            "cloud-hypervisor");
+            "cloud-hypervisor",
+            env.namespace());
     this.config = config;
     this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);
@@ -213,26 +216,31 @@ class VmLifeGuestTest {
   }
 
   String ssh(String ip, String command) throws Exception {
-    return run(
-        "ip",
-        "netns",
-        "exec",
-        netns,
-        "ssh",
-        "-i",
-        key.toString(),
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "ConnectTimeout=20",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "LogLevel=ERROR",
-        "vmctl@" + ip,
-        command);
+    return run(sshCommand(key, ip, command));
+  }
+
+  String[] sshCommand(Path identity, String ip, String command) {
+    return new String[] {
+      "ip",
+      "netns",
+      "exec",
+      netns,
+      "ssh",
+      "-i",
+      identity.toString(),
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "ConnectTimeout=20",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "LogLevel=ERROR",
+      "vmctl@" + ip,
+      command
+    };
   }
 
   @Test
@@ -274,6 +282,55 @@ class VmLifeGuestTest {
     assertThat(succeeds("ip", "-n", netns, "link", "show", "vt" + id)).isTrue();
     assertThat(ssh(ip, "hostname; findmnt -n -o SOURCE /data | wc -l")).isEqualTo("life\n1\n");
     String firstBoot = running.getStatus().guest.bootId;
+
+    // Keys follow Shares and the SSH gateway's published proxy key without a reboot.
+    Path bobKey = dir.resolve("bob_ed25519");
+    Path gatewayKey = dir.resolve("gateway_ed25519");
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", bobKey.toString());
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", gatewayKey.toString());
+    assertThat(succeeds(sshCommand(bobKey, ip, "true"))).as("not shared yet").isFalse();
+    User bob = new User();
+    bob.getMetadata().setName("bob-" + host);
+    bob.setSpec(new User.Spec());
+    bob.getSpec().email = "Bob-" + host + "@example.com";
+    bob.getSpec().sshKeys = List.of(Files.readString(Path.of(bobKey + ".pub")).trim());
+    client.resource(bob).create();
+    Share share = new Share();
+    share.getMetadata().setName("to-bob");
+    share.getMetadata().setNamespace(ns);
+    share.setSpec(new Share.Spec());
+    share.getSpec().vm = "life";
+    share.getSpec().email = "bob-" + host + "@EXAMPLE.com";
+    client.resource(share).create();
+    client
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("vmctl-ssh-gateway-keys")
+                .withNamespace(ns)
+                .endMetadata()
+                .withData(
+                    Map.of(
+                        "authorized_keys",
+                        Files.readString(Path.of(gatewayKey + ".pub")).trim() + "\n"))
+                .build())
+        .create();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofSeconds(2))
+        .until(() -> succeeds(sshCommand(bobKey, ip, "true")));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofSeconds(2))
+        .until(() -> succeeds(sshCommand(gatewayKey, ip, "true")));
+    client.resource(share).delete();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofSeconds(2))
+        .alias("the Share's removal takes bob's key away")
+        .until(() -> !succeeds(sshCommand(bobKey, ip, "true")));
+    assertThat(ssh(ip, "echo owner still in")).isEqualTo("owner still in\n");
+    client.resource(bob).delete();
 
     // The hypervisor dies: runStrategy Always brings the VM back.
     long pid = Long.parseLong(Files.readString(vmDir.resolve("qemu.pid")).trim());

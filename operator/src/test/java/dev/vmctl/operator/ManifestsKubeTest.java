@@ -81,6 +81,8 @@ class ManifestsKubeTest {
     assertThat(canAs(env, "node-test", "delete", "virtualmachines.vmctl.dev")).isEqualTo("no");
     assertThat(canAs(env, "node-test", "get", "secrets")).isEqualTo("no");
     assertThat(canAs(env, "node-test", "delete", "hosts.vmctl.dev")).isEqualTo("no");
+    assertThat(canAs(env, "node-test", "watch", "shares.vmctl.dev")).isEqualTo("yes");
+    assertThat(canAs(env, "node-test", "update", "users.vmctl.dev")).isEqualTo("no");
   }
 
   private static String canAs(KubeEnv env, String user, String verb, String resource) {

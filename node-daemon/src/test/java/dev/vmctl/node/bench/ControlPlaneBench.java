@@ -70,7 +70,8 @@ public final class ControlPlaneBench {
               "vmctl",
               "vmctl",
               "pool",
-              "cloud-hypervisor");
+              "cloud-hypervisor",
+              "vmctl-system");
       try (VmctlOperator operator =
               VmctlOperator.start(
                   server.adminClient(),
