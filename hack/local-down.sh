@@ -15,7 +15,7 @@ stop_pid() { # name pid
     kill -9 "$2" 2>/dev/null || true
   fi
 }
-for name in node-daemon operator kube-apiserver; do
+for name in https-gateway ssh-gateway node-daemon operator kube-apiserver; do
   [[ -f "$STATE/run/$name.pid" ]] && stop_pid "$name" "$(cat "$STATE/run/$name.pid")"
   rm -f "$STATE/run/$name.pid"
 done
@@ -25,6 +25,10 @@ if pgrep -f "$POOL/vms/" >/dev/null 2>&1; then
   pkill -f "$POOL/vms/" || true
   sleep 1
   pkill -9 -f "$POOL/vms/" || true
+fi
+if ip link show vmctl-lh >/dev/null 2>&1; then
+  step "removing the veth into $NETNS (its route goes with it)"
+  ip link delete vmctl-lh
 fi
 if ip netns list 2>/dev/null | grep -qw "$NETNS"; then
   step "removing network namespace $NETNS (bridge and TAP devices go with it)"

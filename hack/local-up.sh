@@ -64,6 +64,17 @@ if ! cmp -s "$IMAGE" "$POOL/images/debian-12.raw" 2>/dev/null; then
   cp --sparse=always "$IMAGE" "$POOL/images/debian-12.raw.tmp" && mv "$POOL/images/debian-12.raw.tmp" "$POOL/images/debian-12.raw"
 fi
 ip netns list | grep -qw "$NETNS" || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; }
+# The gateways run in the machine's namespace and reach VM addresses through one veth pair into
+# $NETNS and one route for the VM subnet; both disappear with the veth in hack/local-down.sh.
+VM_SUBNET="${VMCTL_VM_SUBNET:-10.100.0.0/24}"
+if ! ip link show vmctl-lh >/dev/null 2>&1; then
+  ip link add vmctl-lh type veth peer name vmctl-ln netns "$NETNS"
+  ip addr add 10.99.0.1/30 dev vmctl-lh
+  ip -n "$NETNS" addr add 10.99.0.2/30 dev vmctl-ln
+  ip link set vmctl-lh up
+  ip -n "$NETNS" link set vmctl-ln up
+fi
+ip route replace "$VM_SUBNET" via 10.99.0.2 dev vmctl-lh
 
 start_java kube-apiserver testkit dev.vmctl.testkit.KubeApiServer "$STATE/kube" "$API_PORT"
 export KUBECONFIG="$STATE/kube/kubeconfig"
@@ -81,7 +92,7 @@ step "installing CRDs"
 VMCTL_HTTP_PORT=18080 VMCTL_LEASE_NAMESPACE=vmctl-system POD_NAME=local-operator \
   start_java operator operator dev.vmctl.operator.VmctlOperator
 VMCTL_NODE_NAME=local VMCTL_STATE_DIR="$POOL" VMCTL_STORAGE_POOL="$POOL" VMCTL_STORAGE_DRIVER=btrfs \
-  VMCTL_HYPERVISOR=qemu VMCTL_NETNS="$NETNS" VMCTL_VM_SUBNET="${VMCTL_VM_SUBNET:-10.100.0.0/24}" \
+  VMCTL_HYPERVISOR=qemu VMCTL_NETNS="$NETNS" VMCTL_VM_SUBNET="$VM_SUBNET" \
   VMCTL_KERNEL_DIR="$KERNEL_DIR" VMCTL_VHOST_VSOCK="$VHOST_VSOCK" VMCTL_KVM="${VMCTL_KVM:-false}" \
   VMCTL_HTTP_PORT=18081 VMCTL_HEARTBEAT_SECONDS=5 \
   start_java node-daemon node-daemon dev.vmctl.node.NodeDaemon
