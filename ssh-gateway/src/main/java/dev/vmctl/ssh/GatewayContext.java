@@ -13,7 +13,32 @@ public record GatewayContext(
     PersonClients people,
     SignedTokens tokens,
     GatewayMetrics metrics,
-    Clock clock) {
+    Clock clock,
+    java.util.concurrent.atomic.AtomicInteger boundPort) {
+
+  public GatewayContext(
+      SshGatewayConfig config,
+      Directory directory,
+      KubernetesClient gatewayClient,
+      PersonClients people,
+      SignedTokens tokens,
+      GatewayMetrics metrics,
+      Clock clock) {
+    this(
+        config,
+        directory,
+        gatewayClient,
+        people,
+        tokens,
+        metrics,
+        clock,
+        new java.util.concurrent.atomic.AtomicInteger());
+  }
+
+  /** The port people connect to: VMCTL_SSH_PUBLIC_PORT, or the bound port when that is 0. */
+  public int publicPort() {
+    return config.publicPort() != 0 ? config.publicPort() : boundPort.get();
+  }
 
   public VmLookup lookup() {
     return new VmLookup(directory);
@@ -21,13 +46,11 @@ public record GatewayContext(
 
   /** {@code -p 2222 } when the public port is not 22, for the hints we print. */
   public String portOption() {
-    return config.publicPort() == 22 ? "" : "-p " + config.publicPort() + " ";
+    return publicPort() == 22 ? "" : "-p " + publicPort() + " ";
   }
 
   /** {@code host[:port]} as ssh -J wants it. */
   public String jumpHost() {
-    return config.publicPort() == 22
-        ? config.publicHost()
-        : config.publicHost() + ":" + config.publicPort();
+    return publicPort() == 22 ? config.publicHost() : config.publicHost() + ":" + publicPort();
   }
 }

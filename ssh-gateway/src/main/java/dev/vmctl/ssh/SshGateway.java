@@ -76,6 +76,7 @@ public final class SshGateway implements AutoCloseable {
         List.of(ChannelSessionFactory.INSTANCE, new VmTunnelFactory(context)));
     server.setForwardingFilter(new DirectOnly());
     server.start();
+    context.boundPort().set(server.getPort());
     return new SshGateway(server, client, threads);
   }
 

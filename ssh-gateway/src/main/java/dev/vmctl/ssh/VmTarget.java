@@ -12,7 +12,11 @@ import java.util.Locale;
  */
 final class VmTarget {
   /** Where to connect, or why not (a sentence for the person). */
-  record Decision(String address, String vmName, String refusal) {
+  record Decision(String address, String vmName, String refusal, boolean notRunning) {
+    Decision(String address, String vmName, String refusal) {
+      this(address, vmName, refusal, false);
+    }
+
     boolean allowed() {
       return refusal == null;
     }
@@ -47,7 +51,8 @@ final class VmTarget {
               + " is "
               + (phase == null ? "Pending" : phase.name())
               + ", not Running; try: start "
-              + name);
+              + name,
+          true);
     }
     return new Decision(ip, name, null);
   }

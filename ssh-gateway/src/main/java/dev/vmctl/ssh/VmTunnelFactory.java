@@ -49,15 +49,24 @@ final class VmTunnelFactory extends DirectTcpipFactory {
       VmTarget.Decision decision =
           VmTarget.decide(context, person, host, context.clock().instant());
       String refusal = decision.refusal();
+      // MINA sends only the reason code, not our text; OpenSSH prints the code's name. A VM that
+      // exists but is not running says "connect failed"; no access and no such VM look the same.
+      int reason =
+          decision.notRunning()
+              ? SshConstants.SSH_OPEN_CONNECT_FAILED
+              : SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED;
       if (refusal == null && port != 22 && port != context.config().vmSshPort()) {
         refusal = "only SSH (port 22) is forwarded to VMs";
       }
       if (refusal != null) {
-        LOG.info("proxyjump refused user={} vm={}", user(person), decision.vmName());
+        LOG.info(
+            "proxyjump refused user={} vm={} port={} reason={}",
+            user(person),
+            decision.vmName(),
+            port,
+            refusal);
         DefaultOpenFuture refused = new DefaultOpenFuture(host, futureLock);
-        refused.setException(
-            new SshChannelOpenException(
-                getChannelId(), SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, refusal));
+        refused.setException(new SshChannelOpenException(getChannelId(), reason, refusal));
         return refused;
       }
       LOG.info("proxyjump user={} vm={}", user(person), decision.vmName());
