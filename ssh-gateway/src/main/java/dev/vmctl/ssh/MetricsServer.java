@@ -1,0 +1,41 @@
+package dev.vmctl.ssh;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+
+/** {@code /metrics} (Prometheus text) and {@code /healthz} for the probes. */
+final class MetricsServer implements AutoCloseable {
+  private final HttpServer server;
+
+  MetricsServer(int port, PrometheusMeterRegistry registry) throws IOException {
+    server = HttpServer.create(new InetSocketAddress(port), 16);
+    server.createContext("/metrics", ex -> reply(ex, registry.scrape()));
+    server.createContext("/healthz", ex -> reply(ex, "ok\n"));
+    server.setExecutor(Executors.newSingleThreadExecutor(SshGateway.named("vmctl-ssh-http-")));
+    server.start();
+  }
+
+  int port() {
+    return server.getAddress().getPort();
+  }
+
+  private static void reply(HttpExchange exchange, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    exchange.sendResponseHeaders(200, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}

@@ -1,0 +1,227 @@
+package dev.vmctl.ssh;
+
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.client.channel.ChannelShell;
+import org.apache.sshd.client.channel.ClientChannel;
+import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.channel.PtyChannelConfiguration;
+import org.apache.sshd.server.Environment;
+import org.apache.sshd.server.ExitCallback;
+import org.apache.sshd.server.Signal;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Username routing ({@code ssh vm@gw}): the gateway logs in to the VM as the guest user with its
+ * proxy key and bridges a shell (with PTY and window changes), a command, or the sftp subsystem,
+ * passing the exit status back.
+ */
+final class VmBridge implements Command {
+  private static final Logger LOG = LoggerFactory.getLogger(VmBridge.class);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+  /** What the person asked the session for. */
+  enum Mode {
+    SHELL,
+    EXEC,
+    SUBSYSTEM
+  }
+
+  private final GatewayContext context;
+  private final SshClient client;
+  private final KeyPair proxyKey;
+  private final ExecutorService threads;
+  private final Mode mode;
+  private final String argument; // the command or subsystem name
+  private InputStream in;
+  private OutputStream out;
+  private OutputStream err;
+  private ExitCallback exit;
+  private volatile ClientSession vmSession;
+
+  VmBridge(
+      GatewayContext context,
+      SshClient client,
+      KeyPair proxyKey,
+      ExecutorService threads,
+      Mode mode,
+      String argument) {
+    this.context = context;
+    this.client = client;
+    this.proxyKey = proxyKey;
+    this.threads = threads;
+    this.mode = mode;
+    this.argument = argument;
+  }
+
+  @Override
+  public void setInputStream(InputStream in) {
+    this.in = in;
+  }
+
+  @Override
+  public void setOutputStream(OutputStream out) {
+    this.out = out;
+  }
+
+  @Override
+  public void setErrorStream(OutputStream err) {
+    this.err = err;
+  }
+
+  @Override
+  public void setExitCallback(ExitCallback callback) {
+    this.exit = callback;
+  }
+
+  @Override
+  public void start(ChannelSession channel, Environment env) {
+    Person person = channel.getSession().getAttribute(Person.KEY);
+    String requested = channel.getSession().getUsername();
+    threads.submit(() -> exit.onExit(bridge(channel, env, person, requested)));
+  }
+
+  private int bridge(ChannelSession channel, Environment env, Person person, String requested) {
+    VmTarget.Decision decision =
+        VmTarget.decide(context, person, requested, context.clock().instant());
+    if (!decision.allowed()) {
+      say(decision.refusal());
+      return 1;
+    }
+    context.metrics().proxySession("user-" + mode.name().toLowerCase(java.util.Locale.ROOT));
+    LOG.info("bridge user={} vm={} mode={}", person.userName(), decision.vmName(), mode);
+    try (ClientSession session =
+        client
+            .connect(context.config().guestUser(), decision.address(), context.config().vmSshPort())
+            .verify(CONNECT_TIMEOUT)
+            .getSession()) {
+      vmSession = session;
+      session.addPublicKeyIdentity(proxyKey);
+      session.auth().verify(CONNECT_TIMEOUT);
+      try (ClientChannel vm = open(session, env)) {
+        vm.setIn(new CountingInput(in));
+        vm.setOut(new KeepOpen(out, "from-vm"));
+        vm.setErr(new KeepOpen(err, "from-vm"));
+        vm.open().verify(CONNECT_TIMEOUT);
+        if (vm instanceof ChannelShell shell) {
+          env.addSignalListener((ch, signal) -> resize(shell, env), EnumSet.of(Signal.WINCH));
+        }
+        vm.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), 0L);
+        Integer status = vm.getExitStatus();
+        return status == null ? (vm.getExitSignal() != null ? 255 : 0) : status;
+      }
+    } catch (IOException e) {
+      LOG.info("bridge to vm={} failed: {}", decision.vmName(), e.toString());
+      say("cannot reach VM " + decision.vmName() + ": " + e.getMessage());
+      return 255;
+    }
+  }
+
+  private ClientChannel open(ClientSession session, Environment env) throws IOException {
+    Map<String, String> vars = env.getEnv();
+    PtyChannelConfiguration pty = new PtyChannelConfiguration();
+    boolean wantsPty = vars.containsKey(Environment.ENV_TERM);
+    if (wantsPty) {
+      pty.setPtyType(vars.get(Environment.ENV_TERM));
+      pty.setPtyColumns(number(vars.get(Environment.ENV_COLUMNS), 80));
+      pty.setPtyLines(number(vars.get(Environment.ENV_LINES), 24));
+      pty.setPtyModes(env.getPtyModes());
+    }
+    return switch (mode) {
+      case SHELL -> session.createShellChannel(pty, Map.of());
+      case EXEC -> {
+        ChannelExec exec = session.createExecChannel(argument, pty, Map.of());
+        exec.setUsePty(wantsPty);
+        yield exec;
+      }
+      case SUBSYSTEM -> session.createSubsystemChannel(argument);
+    };
+  }
+
+  private static void resize(ChannelShell shell, Environment env) {
+    try {
+      shell.sendWindowChange(
+          number(env.getEnv().get(Environment.ENV_COLUMNS), 80),
+          number(env.getEnv().get(Environment.ENV_LINES), 24));
+    } catch (IOException e) {
+      LOG.debug("window change not forwarded: {}", e.toString());
+    }
+  }
+
+  private static int number(String value, int fallback) {
+    try {
+      return value == null ? fallback : Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      return fallback;
+    }
+  }
+
+  private void say(String message) {
+    try {
+      err.write((message + "\r\n").getBytes(StandardCharsets.UTF_8));
+      err.flush();
+    } catch (IOException e) {
+      // the person is gone
+    }
+  }
+
+  @Override
+  public void destroy(ChannelSession channel) {
+    ClientSession session = vmSession;
+    if (session != null) {
+      session.close(true);
+    }
+  }
+
+  /** Forwards writes and counts them, but leaves closing the person's stream to the server. */
+  private final class KeepOpen extends FilterOutputStream {
+    private final String direction;
+
+    KeepOpen(OutputStream target, String direction) {
+      super(target);
+      this.direction = direction;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      out.flush();
+      context.metrics().proxied("user", direction, len);
+    }
+
+    @Override
+    public void close() throws IOException {
+      flush();
+    }
+  }
+
+  /** Counts what the person sends to the VM. */
+  private final class CountingInput extends java.io.FilterInputStream {
+    CountingInput(InputStream source) {
+      super(source);
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        context.metrics().proxied("user", "to-vm", n);
+      }
+      return n;
+    }
+  }
+}

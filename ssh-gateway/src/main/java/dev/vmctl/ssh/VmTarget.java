@@ -1,0 +1,69 @@
+package dev.vmctl.ssh;
+
+import dev.vmctl.api.v1alpha1.User;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VmPhase;
+import java.time.Instant;
+import java.util.Locale;
+
+/**
+ * Which VM a proxied connection goes to, decided the same way for both proxy modes: the person must
+ * own it or have an email Share, and it must be Running with an address.
+ */
+final class VmTarget {
+  /** Where to connect, or why not (a sentence for the person). */
+  record Decision(String address, String vmName, String refusal, boolean notRunning) {
+    Decision(String address, String vmName, String refusal) {
+      this(address, vmName, refusal, false);
+    }
+
+    boolean allowed() {
+      return refusal == null;
+    }
+  }
+
+  private VmTarget() {}
+
+  /**
+   * @param requested what the client asked for: {@code vm}, or {@code vm.<domain host>}
+   */
+  static Decision decide(GatewayContext context, Person person, String requested, Instant now) {
+    if (person == null || !person.registered()) {
+      return new Decision(null, null, "register first: ssh " + context.jumpHost() + " register");
+    }
+    String name = vmName(requested, context.config().domain());
+    User user = context.directory().user(person.userName()).orElse(null);
+    if (user == null) {
+      return new Decision(null, name, "no VM named " + name);
+    }
+    VirtualMachine vm = context.lookup().find(user, name, now).map(VmLookup.Found::vm).orElse(null);
+    if (vm == null) {
+      return new Decision(null, name, "no VM named " + name);
+    }
+    VmPhase phase = vm.getStatus() == null ? null : vm.getStatus().phase;
+    String ip = vm.getStatus() == null ? null : vm.getStatus().ipAddress;
+    if (phase != VmPhase.Running || ip == null) {
+      return new Decision(
+          null,
+          name,
+          "VM "
+              + name
+              + " is "
+              + (phase == null ? "Pending" : phase.name())
+              + ", not Running; try: start "
+              + name,
+          true);
+    }
+    return new Decision(ip, name, null);
+  }
+
+  /** {@code web.vm.example.com} → {@code web} when the domain is vm.example.com[:port]. */
+  static String vmName(String requested, String domain) {
+    String host = requested.toLowerCase(Locale.ROOT);
+    String domainHost = domain.replaceFirst(":[0-9]+$", "").toLowerCase(Locale.ROOT);
+    if (host.endsWith("." + domainHost)) {
+      return host.substring(0, host.length() - domainHost.length() - 1);
+    }
+    return host;
+  }
+}

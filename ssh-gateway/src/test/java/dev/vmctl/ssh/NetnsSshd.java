@@ -1,0 +1,154 @@
+package dev.vmctl.ssh;
+
+import dev.vmctl.testkit.Shell;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A real OpenSSH sshd standing in for a VM: in its own network namespace ({@code vmctl-t-<random>})
+ * reached through a veth pair from the host, like a VM on its host's bridge. Needs root. Everything
+ * is removed on close, also after a failed start.
+ */
+final class NetnsSshd implements AutoCloseable {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Duration T = Duration.ofSeconds(20);
+
+  final String netns;
+  final String hostVeth;
+  final String address;
+  final Path dir;
+  private Process sshd;
+
+  NetnsSshd(Path parent, List<String> authorizedKeys) throws IOException {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      throw new IllegalStateException("NetnsSshd needs root (network namespaces); run as root");
+    }
+    if (!Files.isExecutable(Path.of("/usr/sbin/sshd"))) {
+      throw new IllegalStateException(
+          "/usr/sbin/sshd is missing: apt-get install openssh-server openssh-sftp-server");
+    }
+    byte[] id = new byte[3];
+    RANDOM.nextBytes(id);
+    String hex = HexFormat.of().formatHex(id);
+    netns = "vmctl-t-" + hex;
+    hostVeth = "vt" + hex + "h";
+    // 10.201-250.x.y/30 from the random id: unlikely to collide with parallel tests.
+    int a = 201 + (id[0] & 0xff) % 50;
+    int b = id[1] & 0xff;
+    int c = (id[2] & 0x3f) * 4;
+    String hostIp = "10." + a + "." + b + "." + (c + 1);
+    address = "10." + a + "." + b + "." + (c + 2);
+    dir = Files.createTempDirectory(parent, "sshd-");
+    try {
+      Shell.run(T, "ip", "netns", "add", netns);
+      Shell.run(T, "ip", "link", "add", hostVeth, "type", "veth", "peer", "name", "vt" + hex + "g");
+      Shell.run(T, "ip", "link", "set", "vt" + hex + "g", "netns", netns);
+      Shell.run(T, "ip", "addr", "add", hostIp + "/30", "dev", hostVeth);
+      Shell.run(T, "ip", "link", "set", hostVeth, "up");
+      Shell.run(T, "ip", "-n", netns, "addr", "add", address + "/30", "dev", "vt" + hex + "g");
+      Shell.run(T, "ip", "-n", netns, "link", "set", "vt" + hex + "g", "up");
+      Shell.run(T, "ip", "-n", netns, "link", "set", "lo", "up");
+      Files.createDirectories(Path.of("/run/sshd"));
+      Shell.run(
+          T,
+          "ssh-keygen",
+          "-q",
+          "-t",
+          "ed25519",
+          "-N",
+          "",
+          "-f",
+          dir.resolve("host_key").toString());
+      Files.writeString(dir.resolve("authorized_keys"), String.join("\n", authorizedKeys) + "\n");
+      Files.writeString(
+          dir.resolve("sshd_config"),
+          String.join(
+              "\n",
+              "ListenAddress " + address,
+              "Port 22",
+              "HostKey " + dir.resolve("host_key"),
+              "AuthorizedKeysFile " + dir.resolve("authorized_keys"),
+              "PasswordAuthentication no",
+              "KbdInteractiveAuthentication no",
+              "PermitRootLogin prohibit-password",
+              "StrictModes no",
+              "UsePAM no",
+              "PidFile none",
+              "Subsystem sftp /usr/lib/openssh/sftp-server",
+              ""));
+      sshd =
+          new ProcessBuilder(
+                  "ip",
+                  "netns",
+                  "exec",
+                  netns,
+                  "/usr/sbin/sshd",
+                  "-D",
+                  "-e",
+                  "-f",
+                  dir.resolve("sshd_config").toString())
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("sshd.log").toFile())
+              .start();
+      waitForPort();
+    } catch (IOException | RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void waitForPort() throws IOException {
+    long deadline = System.nanoTime() + T.toNanos();
+    while (System.nanoTime() < deadline) {
+      try (java.net.Socket s = new java.net.Socket()) {
+        s.connect(new java.net.InetSocketAddress(address, 22), 500);
+        return;
+      } catch (IOException e) {
+        if (!sshd.isAlive()) {
+          throw new IOException("sshd exited: " + Files.readString(dir.resolve("sshd.log")));
+        }
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new IOException(ie);
+        }
+      }
+    }
+    throw new IOException("sshd did not listen on " + address + ":22");
+  }
+
+  @Override
+  public void close() {
+    if (sshd != null) {
+      sshd.descendants().forEach(ProcessHandle::destroyForcibly);
+      sshd.destroyForcibly();
+      try {
+        sshd.waitFor();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    try {
+      Shell.succeeds(T, "ip", "netns", "pids", netns); // nothing else should be left in it
+      for (String pid : Shell.run(T, "ip", "netns", "pids", netns).trim().split("\\s+")) {
+        if (!pid.isBlank()) {
+          ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // the namespace may not exist if setup failed early
+    }
+    try {
+      Shell.succeeds(T, "ip", "link", "del", hostVeth);
+      Shell.succeeds(T, "ip", "netns", "del", netns);
+    } catch (IOException e) {
+      System.err.println("cleanup of " + netns + " failed: " + e.getMessage());
+    }
+  }
+}

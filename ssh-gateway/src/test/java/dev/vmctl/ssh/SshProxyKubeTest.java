@@ -1,0 +1,240 @@
+package dev.vmctl.ssh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.vmctl.testkit.KubeApiServerExtension;
+import dev.vmctl.testkit.KubeEnv;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Both ways into a VM with the real OpenSSH client: ProxyJump (through the documented ssh_config)
+ * and username routing (exec, PTY shell, scp, sftp), against a real sshd in a network namespace
+ * standing in for the VM. Another person's VM is unreachable; a stopped VM says so.
+ */
+@ExtendWith(KubeApiServerExtension.class)
+class SshProxyKubeTest {
+  private static GatewayHarness gw;
+  private static NetnsSshd vm;
+  private static String suffix;
+  private static String vmName;
+  private static Path owner;
+  private static Path friend;
+  private static Path stranger;
+
+  @BeforeAll
+  static void start(KubeEnv env) throws Exception {
+    gw = new GatewayHarness(env, Map.of());
+    suffix = UUID.randomUUID().toString().substring(0, 6);
+    vmName = "box-" + suffix;
+    owner = gw.register("pown-" + suffix, "pown-" + suffix + "@example.com");
+    friend = gw.register("pfri-" + suffix, "pfri-" + suffix + "@example.com");
+    stranger = gw.register("pstr-" + suffix, "pstr-" + suffix + "@example.com");
+    // As the node daemon would: owner, shared users and the gateway's proxy key. The stranger's
+    // key is installed too, so a refusal can only come from the gateway.
+    vm =
+        new NetnsSshd(
+            gw.dir,
+            List.of(
+                OpenSsh.publicKey(owner),
+                OpenSsh.publicKey(friend),
+                OpenSsh.publicKey(stranger),
+                ProxyKeyPublisher.authorizedKeysLine(gw.proxyKey)));
+    gw.addresses.put(vmName, vm.address);
+    OpenSsh.Result created = gw.ssh(owner, "new", "--name", vmName);
+    assertThat(created.exit()).as(created.toString()).isZero();
+    assertThat(gw.ssh(owner, "share", vmName, "add", "pfri-" + suffix + "@example.com").exit())
+        .isZero();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    try {
+      if (vm != null) {
+        vm.close();
+      }
+    } finally {
+      gw.close();
+    }
+  }
+
+  /** The ssh_config snippet from docs/ssh-gateway.md, pointed at this test's gateway. */
+  static Path sshConfig(Path key) throws Exception {
+    Path config = Files.createTempFile(gw.dir, "ssh_config", "");
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "Host vmctl-gw",
+            "  HostName localhost",
+            "  Port " + gw.port(),
+            "Host *.vm.example.test",
+            "  ProxyJump vmctl-gw",
+            "  User root",
+            "Host *",
+            "  IdentityFile " + key,
+            "  IdentitiesOnly yes",
+            "  IdentityAgent none",
+            "  StrictHostKeyChecking no",
+            "  UserKnownHostsFile /dev/null",
+            "  GlobalKnownHostsFile /dev/null",
+            "  BatchMode yes",
+            "  LogLevel INFO",
+            ""));
+    return config;
+  }
+
+  static OpenSsh.Result jump(Path key, String... command) throws Exception {
+    List<String> argv =
+        new java.util.ArrayList<>(
+            List.of("ssh", "-F", sshConfig(key).toString(), vmName + ".vm.example.test"));
+    argv.addAll(List.of(command));
+    return OpenSsh.run(null, 60, argv.toArray(String[]::new));
+  }
+
+  @Test
+  void proxyJumpRunsCommandsInTheVmWithExitStatus() throws Exception {
+    OpenSsh.Result r =
+        jump(owner, "echo hello from $(ip -o -4 addr show scope global | wc -l); exit 7");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(7);
+    assertThat(r.out()).contains("hello from 1");
+    OpenSsh.Result shared = jump(friend, "echo shared-ok");
+    assertThat(shared.exit()).as(shared.toString()).isZero();
+    assertThat(shared.out()).contains("shared-ok");
+  }
+
+  @Test
+  void proxyJumpScpCopiesBothWays() throws Exception {
+    Path source = Files.createTempFile(gw.dir, "up", ".bin");
+    byte[] data = new byte[300_000];
+    new SecureRandom().nextBytes(data);
+    Files.write(source, data);
+    Path remote = gw.dir.resolve("jump-remote-" + suffix + ".bin");
+    OpenSsh.Result up =
+        OpenSsh.run(
+            null,
+            60,
+            "scp",
+            "-F",
+            sshConfig(owner).toString(),
+            source.toString(),
+            vmName + ".vm.example.test:" + remote);
+    assertThat(up.exit()).as(up.toString()).isZero();
+    assertThat(Files.readAllBytes(remote)).isEqualTo(data); // same disk: sshd runs on this host
+    Path back = gw.dir.resolve("jump-back.bin");
+    OpenSsh.Result down =
+        OpenSsh.run(
+            null,
+            60,
+            "scp",
+            "-F",
+            sshConfig(owner).toString(),
+            vmName + ".vm.example.test:" + remote,
+            back.toString());
+    assertThat(down.exit()).as(down.toString()).isZero();
+    assertThat(Files.readAllBytes(back)).isEqualTo(data);
+  }
+
+  @Test
+  void usernameRoutingExecPassesOutputAndExitStatus() throws Exception {
+    OpenSsh.Result r = gw.ssh(owner, "-l", vmName, "echo routed; echo oops >&2; exit 3");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(3);
+    assertThat(r.out()).isEqualTo("routed\n");
+    assertThat(r.err()).contains("oops");
+    OpenSsh.Result stdin =
+        gw.sshWithInput("piped input\n", owner, "-l", vmName, "localhost", "cat");
+    assertThat(stdin.out()).isEqualTo("piped input\n");
+  }
+
+  @Test
+  void usernameRoutingShellHasPtyAndWindowSize() throws Exception {
+    OpenSsh.Result r =
+        gw.sshWithInput(
+            "tty; stty size; echo $((6*7))\nexit 5\n", owner, "-tt", "-l", vmName, "localhost");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(5);
+    assertThat(r.out()).contains("/dev/pts/").contains("42");
+  }
+
+  @Test
+  void usernameRoutingScpAndSftp() throws Exception {
+    Path source = Files.createTempFile(gw.dir, "route", ".bin");
+    byte[] data = new byte[200_000];
+    new SecureRandom().nextBytes(data);
+    Files.write(source, data);
+    String port = String.valueOf(gw.port());
+    List<String> opts = OpenSsh.options(owner);
+    // scp's default (sftp protocol) and the legacy scp protocol (-O, an exec of "scp -t").
+    for (String mode : List.of("-s", "-O")) {
+      Path remote = gw.dir.resolve("route-remote" + mode + ".bin");
+      List<String> argv = new java.util.ArrayList<>(List.of("scp", mode, "-P", port));
+      argv.addAll(opts);
+      argv.addAll(List.of(source.toString(), vmName + "@localhost:" + remote));
+      OpenSsh.Result up = OpenSsh.run(null, 60, argv.toArray(String[]::new));
+      assertThat(up.exit()).as(mode + " " + up).isZero();
+      assertThat(Files.readAllBytes(remote)).isEqualTo(data);
+    }
+    Path batch = Files.createTempFile(gw.dir, "batch", "");
+    Path fetched = gw.dir.resolve("sftp-fetched.bin");
+    Files.writeString(batch, "get " + gw.dir.resolve("route-remote-s.bin") + " " + fetched + "\n");
+    List<String> argv =
+        new java.util.ArrayList<>(List.of("sftp", "-P", port, "-b", batch.toString()));
+    argv.addAll(opts);
+    argv.add(vmName + "@localhost");
+    OpenSsh.Result sftp = OpenSsh.run(null, 60, argv.toArray(String[]::new));
+    assertThat(sftp.exit()).as(sftp.toString()).isZero();
+    assertThat(Files.readAllBytes(fetched)).isEqualTo(data);
+  }
+
+  @Test
+  void anotherPersonsVmIsUnreachableBothWays() throws Exception {
+    OpenSsh.Result jump = jump(stranger, "echo should-not-run");
+    assertThat(jump.exit()).isNotZero();
+    assertThat(jump.out()).doesNotContain("should-not-run");
+    assertThat(jump.err()).contains("open failed: administratively prohibited");
+    // Exactly what a VM that does not exist gives: nothing about the VM leaks.
+    OpenSsh.Result missing =
+        OpenSsh.ssh(null, stranger, gw.port(), "-W", "nope-" + suffix + ":22", "localhost");
+    OpenSsh.Result hidden =
+        OpenSsh.ssh(null, stranger, gw.port(), "-W", vmName + ":22", "localhost");
+    assertThat(hidden.err().replaceAll("\\[localhost\\]:[0-9]+", ""))
+        .isEqualTo(missing.err().replaceAll("\\[localhost\\]:[0-9]+", ""));
+    // As a login name it is no VM for the stranger: they get the gateway, as for any unknown name.
+    OpenSsh.Result routed = gw.ssh(stranger, "-l", vmName, "echo should-not-run");
+    assertThat(routed.exit()).isEqualTo(2);
+    assertThat(routed.out()).doesNotContain("should-not-run");
+    assertThat(routed.err()).contains("unknown command: echo");
+    // ProxyJump to anything but a VM's SSH port is refused: no open relay.
+    OpenSsh.Result relay =
+        OpenSsh.ssh(null, owner, gw.port(), "-W", vm.address + ":22", "localhost");
+    assertThat(relay.exit()).isNotZero();
+    OpenSsh.Result port = OpenSsh.ssh(null, owner, gw.port(), "-W", vmName + ":80", "localhost");
+    assertThat(port.exit()).isNotZero();
+    assertThat(port.err()).contains("open failed: administratively prohibited");
+  }
+
+  @Test
+  void stoppedVmGivesAClearMessage() throws Exception {
+    String other = "halt-" + suffix;
+    gw.addresses.put(other, vm.address);
+    assertThat(gw.ssh(owner, "new", "--name", other).exit()).isZero();
+    assertThat(gw.ssh(owner, "stop", other).exit()).isZero();
+    await()
+        .untilAsserted(
+            () -> assertThat(gw.ssh(owner, "ls").out()).containsPattern(other + "\\s+Stopped"));
+    OpenSsh.Result routed = gw.ssh(owner, "-l", other, "true");
+    assertThat(routed.exit()).isEqualTo(1);
+    assertThat(routed.err()).contains("VM " + other + " is Stopped, not Running");
+    OpenSsh.Result jumped = OpenSsh.ssh(null, owner, gw.port(), "-W", other + ":22", "localhost");
+    assertThat(jumped.exit()).isNotZero();
+    assertThat(jumped.err()).contains("open failed: connect failed");
+  }
+}
