@@ -188,8 +188,13 @@ final class ProxyExchange {
 
   private void pauseBackendIfClientFull() {
     if (!client.channel().isWritable()) {
-      client.flush();
+      // Pause first: flushing may make the client writable again at once (HTTP/2 streams do),
+      // and the writability event must not be overtaken by this pause.
       backend.config().setAutoRead(false);
+      client.flush();
+      if (client.channel().isWritable()) {
+        backend.config().setAutoRead(true);
+      }
     }
   }
 
