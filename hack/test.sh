@@ -8,7 +8,8 @@ cd "$VMCTL_ROOT"
 
 ensure_toolchain
 # Host tools the root-level tests use: btrfs pools, nftables rules, ping, pgrep.
-ensure_packages btrfs-progs nftables iputils-ping procps iproute2 util-linux openssh-client openssh-server openssh-sftp-server
+ensure_packages btrfs-progs nftables iputils-ping procps iproute2 util-linux openssh-client \
+  openssh-server openssh-sftp-server openssl curl chromium nginx-light wrk
 step "Kubernetes binaries (etcd, kube-apiserver, kubectl)"
 VMCTL_KUBE_BINARIES="$(kube_binaries)"
 export VMCTL_KUBE_BINARIES

@@ -1,0 +1,61 @@
+package dev.vmctl.https.server;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The serving side's metrics (certificate expiry is registered by the certificate side). */
+public final class GatewayMetrics {
+  private final MeterRegistry registry;
+  private final AtomicInteger activeConnections = new AtomicInteger();
+
+  public GatewayMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    Gauge.builder("vmctl_https_active_connections", activeConnections, AtomicInteger::get)
+        .description("Open client connections (TLS and plain)")
+        .register(registry);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public void connectionOpened() {
+    activeConnections.incrementAndGet();
+  }
+
+  public void connectionClosed() {
+    activeConnections.decrementAndGet();
+  }
+
+  /** One finished request: counted by status class and outcome, timed in a histogram. */
+  public void request(int status, String outcome, long nanos) {
+    Counter.builder("vmctl_https_requests")
+        .description("Requests by status")
+        .tag("status", Integer.toString(status))
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+    Timer.builder("vmctl_https_request_duration")
+        .description("Time from request head to the end of the response")
+        .tag("outcome", outcome)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry)
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** A backend could not be reached or failed mid-response. */
+  public void backendError(String reason) {
+    Counter.builder("vmctl_https_backend_errors")
+        .description("Backend connection failures, resets and timeouts")
+        .tag("reason", reason)
+        .register(registry)
+        .increment();
+  }
+}
