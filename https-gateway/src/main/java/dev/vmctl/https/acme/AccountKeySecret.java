@@ -4,15 +4,10 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.util.Base64;
 import java.util.Map;
-import org.shredzone.acme4j.util.KeyPairUtils;
 
 /**
  * The ACME account key, in the Secret {@code vmctl-acme-account}. Created once; whichever replica
@@ -52,20 +47,14 @@ public final class AccountKeySecret {
         new String(
             Base64.getDecoder().decode(secret.getData().get(DATA_KEY)), StandardCharsets.US_ASCII);
     try {
-      return KeyPairUtils.readKeyPair(new StringReader(text));
-    } catch (IOException e) {
+      return Pem.parseKeyPair(text);
+    } catch (IllegalArgumentException e) {
       throw new IllegalStateException(
           "Secret " + namespace + "/" + SECRET_NAME + " holds no readable key pair", e);
     }
   }
 
   private static byte[] pem(KeyPair pair) {
-    StringWriter out = new StringWriter();
-    try {
-      KeyPairUtils.writeKeyPair(pair, out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toString().getBytes(StandardCharsets.US_ASCII);
+    return Pem.keyPair(pair).getBytes(StandardCharsets.US_ASCII);
   }
 }

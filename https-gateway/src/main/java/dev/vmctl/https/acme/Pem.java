@@ -6,12 +6,14 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
@@ -43,6 +45,41 @@ public final class Pem {
       throw new UncheckedIOException(e);
     }
     return out.toString();
+  }
+
+  /** The private key (PKCS#8) followed by the public key: JDK EC keys do not embed it. */
+  public static String keyPair(KeyPair pair) {
+    StringWriter out = new StringWriter();
+    try (JcaPEMWriter pem = new JcaPEMWriter(out)) {
+      pem.writeObject(new JcaPKCS8Generator(pair.getPrivate(), null));
+      pem.writeObject(pair.getPublic());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+
+  public static KeyPair parseKeyPair(String pem) {
+    try (PEMParser parser = new PEMParser(new StringReader(pem))) {
+      JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+      PrivateKey privateKey = null;
+      java.security.PublicKey publicKey = null;
+      for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
+        if (o instanceof PEMKeyPair pair && pair.getPublicKeyInfo() != null) {
+          return converter.getKeyPair(pair);
+        } else if (o instanceof PrivateKeyInfo info) {
+          privateKey = converter.getPrivateKey(info);
+        } else if (o instanceof SubjectPublicKeyInfo info) {
+          publicKey = converter.getPublicKey(info);
+        }
+      }
+      if (privateKey == null || publicKey == null) {
+        throw new IllegalArgumentException("PEM text lacks the private or the public key");
+      }
+      return new KeyPair(publicKey, privateKey);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("unreadable key pair PEM: " + e.getMessage(), e);
+    }
   }
 
   public static List<X509Certificate> parseCertificates(String pem) {
