@@ -57,7 +57,15 @@ public final class WebhookDnsProvider implements DnsProvider {
       response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new DnsProviderException(
-          "DNS webhook " + url + " (" + action + " " + fqdn + ") unreachable: " + e, e);
+          "DNS webhook "
+              + url
+              + " ("
+              + action
+              + " "
+              + fqdn
+              + ") failed (unreachable or timed out): "
+              + e,
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DnsProviderException("interrupted calling DNS webhook " + url, e);
