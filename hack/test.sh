@@ -13,6 +13,9 @@ ensure_packages btrfs-progs nftables iputils-ping procps iproute2 util-linux ope
 step "Kubernetes binaries (etcd, kube-apiserver, kubectl)"
 VMCTL_KUBE_BINARIES="$(kube_binaries)"
 export VMCTL_KUBE_BINARIES
+step "Pebble ACME test server (https-gateway certificate tests)"
+VMCTL_PEBBLE="$(bash hack/pebble.sh | tail -1)"
+export VMCTL_PEBBLE
 
 # The real-guest tests boot the base image under QEMU: build the agent, then the guest kernel,
 # the image and vhost-device-vsock (each cached by content in ~/.cache/vmctl).
