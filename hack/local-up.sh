@@ -39,7 +39,7 @@ KUBECTL="$VMCTL_KUBE_BINARIES/kubectl"
 
 step "building vmctl (mvn install, tests skipped)"
 mvn -B -q -ntp install -DskipTests -Dspotless.check.skip=true
-for module in testkit operator node-daemon; do
+for module in testkit operator node-daemon ssh-gateway https-gateway; do
   (cd "$module" && mvn -B -q -ntp dependency:build-classpath -Dmdep.outputFile="$STATE/run/$module.cp.tmp" >/dev/null)
   printf '%s:%s' "$(cat "$STATE/run/$module.cp.tmp")" "$VMCTL_ROOT/$module/target/classes" >"$STATE/run/$module.cp"
   rm -f "$STATE/run/$module.cp.tmp"
@@ -90,12 +90,24 @@ step "installing CRDs"
 "$KUBECTL" apply -f manifests/operator/021-clusterrole-vmctl-user.yaml >/dev/null
 
 VMCTL_HTTP_PORT=18080 VMCTL_LEASE_NAMESPACE=vmctl-system POD_NAME=local-operator \
+  VMCTL_DOMAIN="${VMCTL_DOMAIN:-vm.localhost:8443}" VMCTL_SSH_GATEWAY="localhost:${VMCTL_SSH_PORT:-2222}" \
   start_java operator operator dev.vmctl.operator.VmctlOperator
 VMCTL_NODE_NAME=local VMCTL_STATE_DIR="$POOL" VMCTL_STORAGE_POOL="$POOL" VMCTL_STORAGE_DRIVER=btrfs \
   VMCTL_HYPERVISOR=qemu VMCTL_NETNS="$NETNS" VMCTL_VM_SUBNET="$VM_SUBNET" \
   VMCTL_KERNEL_DIR="$KERNEL_DIR" VMCTL_VHOST_VSOCK="$VHOST_VSOCK" VMCTL_KVM="${VMCTL_KVM:-false}" \
   VMCTL_HTTP_PORT=18081 VMCTL_HEARTBEAT_SECONDS=5 \
   start_java node-daemon node-daemon dev.vmctl.node.NodeDaemon
+
+# Both gateways sign login and session tokens with one key; locally it is a file.
+DOMAIN="${VMCTL_DOMAIN:-vm.localhost:8443}"
+VMCTL_NAMESPACE=vmctl-system VMCTL_DOMAIN="$DOMAIN" VMCTL_GATEWAY_KEY_FILE="$STATE/gateway.key" \
+  VMCTL_SSH_PORT="${VMCTL_SSH_PORT:-2222}" VMCTL_SSH_HOST_KEY_FILE="$STATE/ssh_host_key" \
+  VMCTL_SSH_PROXY_KEY_FILE="$STATE/ssh_proxy_key" VMCTL_HTTP_PORT=18082 \
+  start_java ssh-gateway ssh-gateway dev.vmctl.ssh.SshGatewayMain
+VMCTL_NAMESPACE=vmctl-system VMCTL_DOMAIN="$DOMAIN" VMCTL_GATEWAY_KEY_FILE="$STATE/gateway.key" \
+  VMCTL_HTTPS_PORT="${VMCTL_HTTPS_PORT:-8443}" VMCTL_HTTP_PORT=18088 VMCTL_METRICS_PORT=18084 \
+  VMCTL_TLS_MODE=local-ca VMCTL_LOCAL_CA_DIR="$STATE/local-ca" \
+  start_java https-gateway https-gateway dev.vmctl.https.HttpsGatewayMain
 
 step "registering your SSH key as User \"me\""
 KEY=""
@@ -122,18 +134,28 @@ for _ in $(seq 1 60); do
 done
 
 IDENTITY="${KEY%.pub}"
+step "waiting for the gateways (ssh :${VMCTL_SSH_PORT:-2222}, https :${VMCTL_HTTPS_PORT:-8443})"
+for _ in $(seq 1 120); do
+  (exec 3<>"/dev/tcp/127.0.0.1/${VMCTL_SSH_PORT:-2222}") 2>/dev/null \
+    && (exec 3<>"/dev/tcp/127.0.0.1/${VMCTL_HTTPS_PORT:-8443}") 2>/dev/null && break
+  running ssh-gateway || { tail -20 "$STATE/log/ssh-gateway.log" >&2; exit 1; }
+  running https-gateway || { tail -20 "$STATE/log/https-gateway.log" >&2; exit 1; }
+  sleep 0.5
+done
+SSH="ssh -i $IDENTITY -p ${VMCTL_SSH_PORT:-2222} localhost"
 cat <<MSG
 
-vmctl is up: API server, operator, node daemon "local" (QEMU $( [[ "${VMCTL_KVM:-false}" == true ]] && echo "with KVM" || echo "software emulation")).
-  export KUBECONFIG=$KUBECONFIG PATH=$VMCTL_KUBE_BINARIES:\$PATH
-  kubectl get hosts
-  kubectl apply -f - <<'VM'
-apiVersion: vmctl.dev/v1alpha1
-kind: VirtualMachine
-metadata: {name: hello, namespace: user-me}
-spec: {owner: me, memory: 1Gi, disk: 2Gi}
-VM
-  kubectl get vm -n user-me -w          # Pending -> Scheduled -> Provisioning -> Starting -> Running
-  ip netns exec $NETNS ssh -i $IDENTITY vmctl@\$(kubectl get vm hello -n user-me -o jsonpath='{.status.ipAddress}')
+vmctl is up: API server, operator, node daemon "local" (QEMU $( [[ "${VMCTL_KVM:-false}" == true ]] && echo "with KVM" || echo "software emulation")),
+SSH gateway on :${VMCTL_SSH_PORT:-2222}, HTTPS gateway on :${VMCTL_HTTPS_PORT:-8443} for *.${DOMAIN%%:*} (local CA: $STATE/local-ca/ca.crt).
+Your key $KEY is User "me". Try:
+  $SSH new --name web                     # a VM with a real guest; waits until it runs
+  ssh -i $IDENTITY -J localhost:${VMCTL_SSH_PORT:-2222} vmctl@web hostname
+  ssh -i $IDENTITY -t -p ${VMCTL_SSH_PORT:-2222} web@localhost          # a shell in the VM through the gateway
+  $SSH ls
+  $SSH login                              # one-time URL for https://web.$DOMAIN
+  curl --cacert $STATE/local-ca/ca.crt https://web.$DOMAIN/
+  $SSH help
+The Kubernetes way (GitOps): export KUBECONFIG=$KUBECONFIG PATH=$VMCTL_KUBE_BINARIES:\$PATH
+  kubectl apply -f examples/ && kubectl get vm -A
 Logs: $STATE/log/   Stop with: hack/local-down.sh (--purge also deletes state and the pool)
 MSG

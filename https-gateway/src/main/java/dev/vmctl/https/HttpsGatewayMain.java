@@ -3,16 +3,19 @@ package dev.vmctl.https;
 import dev.vmctl.gateway.Directory;
 import dev.vmctl.gateway.GatewayKey;
 import dev.vmctl.gateway.SignedTokens;
+import dev.vmctl.https.acme.CertificateSources;
 import dev.vmctl.https.server.HttpsGateway;
-import dev.vmctl.https.tls.CertificateStore;
 import dev.vmctl.https.tls.Http01Challenges;
 import dev.vmctl.https.tls.PemCertificateStore;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -26,12 +29,13 @@ public final class HttpsGatewayMain {
 
   public static void main(String[] args) throws Exception {
     GatewayConfig config = GatewayConfig.fromEnv(System.getenv());
-    CertificateStore certificates = certificates(config);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     AtomicBoolean ready = new AtomicBoolean();
     Clock clock = Clock.systemUTC();
     KubernetesClient client = new KubernetesClientBuilder().build();
-    try (MetricsServer metrics = new MetricsServer(config.metricsPort(), registry, ready::get);
+    CertificateSources certificates = certificates(config, client, registry);
+    try (AutoCloseable certificateCloser = certificates.closer();
+        MetricsServer metrics = new MetricsServer(config.metricsPort(), registry, ready::get);
         Directory directory = Directory.start(client, true, Duration.ofMinutes(2))) {
       byte[] key =
           config.gatewayKeyFile() != null
@@ -48,8 +52,8 @@ public final class HttpsGatewayMain {
                   config.threads()),
               directory,
               new SignedTokens(key, clock),
-              certificates,
-              Http01Challenges.NONE,
+              certificates.store(),
+              certificates.challenges(),
               registry,
               clock);
       ready.set(true);
@@ -74,17 +78,21 @@ public final class HttpsGatewayMain {
     }
   }
 
-  /** Only {@code files} is wired here; the local CA and ACME come with the certificate work. */
-  static CertificateStore certificates(GatewayConfig config) throws Exception {
-    return switch (config.tlsMode()) {
-      case "files" ->
-          new PemCertificateStore(config.tlsDirs(), Clock.systemUTC(), Duration.ofSeconds(10));
-      case "local-ca", "acme" ->
-          throw new IllegalArgumentException(
-              "VMCTL_TLS_MODE=" + config.tlsMode() + " is not available in this build; use files");
-      default ->
-          throw new IllegalArgumentException(
-              "VMCTL_TLS_MODE must be files, local-ca or acme, not '" + config.tlsMode() + "'");
-    };
+  /**
+   * {@code files}: PEM files (e.g. a mounted kubernetes.io/tls Secret); {@code local-ca} and {@code
+   * acme}: {@link CertificateSources}, which read their own settings from the environment
+   * (docs/https-certificates.md). Certificates are for the domain's host part, never its port.
+   */
+  static CertificateSources certificates(
+      GatewayConfig config, KubernetesClient client, MeterRegistry registry) throws Exception {
+    if ("files".equals(config.tlsMode())) {
+      return new CertificateSources(
+          new PemCertificateStore(config.tlsDirs(), Clock.systemUTC(), Duration.ofSeconds(10)),
+          Http01Challenges.NONE,
+          () -> {});
+    }
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.put("VMCTL_DOMAIN", config.domain().host());
+    return CertificateSources.fromEnv(env, client, registry);
   }
 }

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param strategy VMCTL_SCHEDULING_STRATEGY: pack (default) or spread
  * @param heartbeatGrace VMCTL_HEARTBEAT_GRACE: a host whose heartbeat is older is lost (40s)
  * @param domain VMCTL_DOMAIN: VMs are served at https://vm.domain (vm.localhost:8443)
- * @param sshGateway VMCTL_SSH_GATEWAY: how users reach the SSH gateway (localhost -p 2222)
+ * @param sshGateway VMCTL_SSH_GATEWAY: the SSH gateway as ssh -J takes it (localhost:2222)
  * @param defaultQuota VMCTL_DEFAULT_QUOTA_*: the Quota each new User's namespace gets
  * @param leaseNamespace VMCTL_LEASE_NAMESPACE: where the leader-election Lease lives
  * @param leaseDuration VMCTL_LEASE_DURATION: how long a silent leader keeps the lease (15s)
@@ -35,7 +35,7 @@ public record OperatorConfig(
         Duration.parse(
             "PT" + env.getOrDefault("VMCTL_HEARTBEAT_GRACE", "40s").toUpperCase(Locale.ROOT)),
         env.getOrDefault("VMCTL_DOMAIN", "vm.localhost:8443"),
-        env.getOrDefault("VMCTL_SSH_GATEWAY", "localhost -p 2222"),
+        env.getOrDefault("VMCTL_SSH_GATEWAY", "localhost:2222"),
         new Quota.Amounts(
             Integer.parseInt(env.getOrDefault("VMCTL_DEFAULT_QUOTA_VMS", "5")),
             Integer.parseInt(env.getOrDefault("VMCTL_DEFAULT_QUOTA_CPUS", "8")),
