@@ -134,6 +134,7 @@ for _ in $(seq 1 60); do
 done
 
 IDENTITY="${KEY%.pub}"
+echo "$IDENTITY" >"$STATE/identity" # for hack/journey.sh
 step "waiting for the gateways (ssh :${VMCTL_SSH_PORT:-2222}, https :${VMCTL_HTTPS_PORT:-8443})"
 for _ in $(seq 1 120); do
   (exec 3<>"/dev/tcp/127.0.0.1/${VMCTL_SSH_PORT:-2222}") 2>/dev/null \

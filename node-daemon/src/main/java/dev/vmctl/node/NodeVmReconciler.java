@@ -423,6 +423,8 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       guest.kernel = hello.kernel();
       guest.hostname = hello.hostname();
       guest.bootId = hello.bootId();
+      // The HTTPS gateway serves the guest's web port from here when spec.http.port is unset.
+      guest.listeningPorts = agent.ports().stream().distinct().sorted().toList();
       status.guest = guest;
     } catch (IOException e) {
       status.conditions =
