@@ -81,6 +81,22 @@ class LocalCaTest {
   }
 
   @Test
+  void storeMatchesExactBeforeWildcardAndSwapsWhole() throws Exception {
+    CertifiedKey wild = LocalCa.open(dir, "vm.localhost").forServerName("vm.localhost").get();
+    CertifiedKey exact = new CertifiedKey(wild.key(), wild.chain(), List.of("login.vm.localhost"));
+    var store = new dev.vmctl.https.tls.SwappableCertificates();
+    store.put("wildcard", wild);
+    store.put("login", exact);
+    assertThat(store.forServerName("LOGIN.vm.localhost")).contains(exact);
+    assertThat(store.forServerName("web.vm.localhost")).contains(wild);
+    assertThat(store.forServerName("a.web.vm.localhost")).isEmpty();
+    CertifiedKey renewed = new CertifiedKey(wild.key(), wild.chain(), wild.names());
+    store.put("wildcard", renewed);
+    assertThat(store.forServerName("web.vm.localhost").get()).isSameAs(renewed);
+    assertThat(store.forServerName("login.vm.localhost")).contains(exact);
+  }
+
+  @Test
   void rejectsBadInput() {
     assertThatThrownBy(() -> Pem.parseCertificates("not pem"))
         .isInstanceOf(IllegalArgumentException.class);
