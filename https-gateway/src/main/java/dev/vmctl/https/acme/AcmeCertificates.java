@@ -206,8 +206,16 @@ public final class AcmeCertificates implements CertificateStore, Http01Challenge
 
   @Override
   public void close() {
-    if (scheduler != null) {
-      scheduler.shutdownNow();
+    ScheduledExecutorService running = scheduler;
+    if (running != null) {
+      running.shutdownNow(); // interrupts an order in progress; its challenges are withdrawn
+      try {
+        if (!running.awaitTermination(10, TimeUnit.SECONDS)) {
+          LOG.warn("certificate renewal thread did not stop within 10 s");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

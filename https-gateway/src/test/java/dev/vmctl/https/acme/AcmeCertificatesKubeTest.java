@@ -277,9 +277,13 @@ class AcmeCertificatesKubeTest {
     } finally {
       sources.closer().close();
     }
-    assertThat(Thread.getAllStackTraces().keySet())
-        .extracting(Thread::getName)
-        .doesNotContain("vmctl-acme-renewal");
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(Thread.getAllStackTraces().keySet())
+                    .extracting(Thread::getName)
+                    .doesNotContain("vmctl-acme-renewal"));
   }
 
   private AcmeCertificates certificates(
