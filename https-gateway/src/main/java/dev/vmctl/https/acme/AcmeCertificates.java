@@ -131,6 +131,13 @@ public final class AcmeCertificates implements CertificateStore, Http01Challenge
       if (notBefore != null && now.isBefore(notBefore)) {
         continue;
       }
+      // Another replica (or an earlier run) may have stored a good one meanwhile: use it.
+      Optional<CertifiedKey> stored = secrets.load(request);
+      if (stored.isPresent() && !needsIssuing(request, stored, now)) {
+        store.put(request.name(), stored.get());
+        LOG.info("certificate {} taken from Secret {}", request.name(), request.secretName());
+        continue;
+      }
       try {
         CertifiedKey fresh = issuer.issue(request);
         secrets.save(request, fresh);

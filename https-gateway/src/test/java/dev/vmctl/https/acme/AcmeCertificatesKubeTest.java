@@ -126,6 +126,13 @@ class AcmeCertificatesKubeTest {
     restarted.loadStored();
     assertThat(restarted.checkNow()).isZero();
     assertThat(serial(restarted.current("web").orElseThrow())).isEqualTo(serial(issued));
+
+    // A second replica that never loaded anything takes the stored one instead of ordering.
+    AcmeCertificates replica = certificates(env, request, DnsProvider.NONE, clock, registry());
+    answerChallenges.set(false); // an order would fail now: proves none is placed
+    assertThat(replica.checkNow()).isZero();
+    assertThat(serial(replica.current("web").orElseThrow())).isEqualTo(serial(issued));
+    answerChallenges.set(true);
   }
 
   @Test

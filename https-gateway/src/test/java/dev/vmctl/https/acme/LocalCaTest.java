@@ -62,6 +62,17 @@ class LocalCaTest {
   }
 
   @Test
+  void aLeafWhoseKeyDoesNotMatchIsReissued() throws Exception {
+    X509Certificate first =
+        LocalCa.open(dir, "vm.localhost").forServerName("vm.localhost").get().chain().get(0);
+    // As after a crash between writing tls.key and tls.crt.
+    Files.writeString(dir.resolve("tls.key"), Pem.privateKey(Keys.newEcKeyPair().getPrivate()));
+    CertifiedKey reopened = LocalCa.open(dir, "vm.localhost").forServerName("vm.localhost").get();
+    assertThat(reopened.chain().get(0).getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+    assertThat(LocalCa.matches(reopened.key(), reopened.chain().get(0))).isTrue();
+  }
+
+  @Test
   void caIsNameConstrainedToItsDomain() throws Exception {
     LocalCa ca = LocalCa.open(dir, "vm.localhost");
     // A leaf for another site signed by the same key must fail validation: trusting ca.crt is safe.
