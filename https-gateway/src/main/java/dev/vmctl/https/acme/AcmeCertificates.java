@@ -90,8 +90,10 @@ public final class AcmeCertificates implements CertificateStore, Http01Challenge
               t.setDaemon(true);
               return t;
             });
-    scheduler.scheduleWithFixedDelay(
-        this::checkQuietly, 0, checkInterval.toMillis(), TimeUnit.MILLISECONDS);
+    // Tick at the first backoff step when that is shorter, so a retry is not held until the
+    // next regular check; a tick with nothing due or still backing off costs no API call.
+    Duration tick = backoff.first().compareTo(checkInterval) < 0 ? backoff.first() : checkInterval;
+    scheduler.scheduleWithFixedDelay(this::checkQuietly, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /**
