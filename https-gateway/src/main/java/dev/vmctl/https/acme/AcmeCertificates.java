@@ -90,8 +90,10 @@ public final class AcmeCertificates implements CertificateStore, Http01Challenge
               t.setDaemon(true);
               return t;
             });
-    scheduler.scheduleWithFixedDelay(
-        this::checkQuietly, 0, checkInterval.toMillis(), TimeUnit.MILLISECONDS);
+    // Tick at the first backoff step when that is shorter, so a retry is not held until the
+    // next regular check; a tick with nothing due or still backing off costs no API call.
+    Duration tick = backoff.first().compareTo(checkInterval) < 0 ? backoff.first() : checkInterval;
+    scheduler.scheduleWithFixedDelay(this::checkQuietly, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -129,6 +131,13 @@ public final class AcmeCertificates implements CertificateStore, Http01Challenge
       }
       Instant notBefore = retryAfter.get(request.name());
       if (notBefore != null && now.isBefore(notBefore)) {
+        continue;
+      }
+      // Another replica (or an earlier run) may have stored a good one meanwhile: use it.
+      Optional<CertifiedKey> stored = secrets.load(request);
+      if (stored.isPresent() && !needsIssuing(request, stored, now)) {
+        store.put(request.name(), stored.get());
+        LOG.info("certificate {} taken from Secret {}", request.name(), request.secretName());
         continue;
       }
       try {
@@ -206,8 +215,16 @@ public final class AcmeCertificates implements CertificateStore, Http01Challenge
 
   @Override
   public void close() {
-    if (scheduler != null) {
-      scheduler.shutdownNow();
+    ScheduledExecutorService running = scheduler;
+    if (running != null) {
+      running.shutdownNow(); // interrupts an order in progress; its challenges are withdrawn
+      try {
+        if (!running.awaitTermination(10, TimeUnit.SECONDS)) {
+          LOG.warn("certificate renewal thread did not stop within 10 s");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

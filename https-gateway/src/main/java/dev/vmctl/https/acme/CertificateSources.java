@@ -96,6 +96,14 @@ public record CertificateSources(
 
   static DnsProvider dnsProvider(Map<String, String> env) {
     String url = env.getOrDefault("VMCTL_ACME_DNS_WEBHOOK_URL", "");
+    String rfc2136 = env.getOrDefault("VMCTL_ACME_DNS_RFC2136_SERVER", "");
+    if (!url.isBlank() && !rfc2136.isBlank()) {
+      throw new IllegalArgumentException(
+          "set VMCTL_ACME_DNS_WEBHOOK_URL or VMCTL_ACME_DNS_RFC2136_SERVER, not both");
+    }
+    if (!rfc2136.isBlank()) {
+      return rfc2136(env, rfc2136);
+    }
     if (url.isBlank()) {
       return DnsProvider.NONE;
     }
@@ -103,6 +111,33 @@ public record CertificateSources(
         URI.create(url),
         Optional.ofNullable(env.get("VMCTL_ACME_DNS_WEBHOOK_TOKEN")),
         duration(env, "VMCTL_ACME_DNS_WEBHOOK_TIMEOUT", "30s"));
+  }
+
+  private static DnsProvider rfc2136(Map<String, String> env, String server) {
+    int colon = server.lastIndexOf(':');
+    String host = colon > 0 ? server.substring(0, colon) : server;
+    int port;
+    try {
+      port = colon > 0 ? Integer.parseInt(server.substring(colon + 1)) : 53;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "VMCTL_ACME_DNS_RFC2136_SERVER='" + server + "' is not host or host:port");
+    }
+    return new Rfc2136DnsProvider(
+        new java.net.InetSocketAddress(host, port),
+        required(env, "VMCTL_ACME_DNS_RFC2136_ZONE"),
+        required(env, "VMCTL_ACME_DNS_RFC2136_TSIG_KEY"),
+        env.getOrDefault("VMCTL_ACME_DNS_RFC2136_TSIG_ALGORITHM", "hmac-sha256"),
+        required(env, "VMCTL_ACME_DNS_RFC2136_TSIG_SECRET"),
+        duration(env, "VMCTL_ACME_DNS_RFC2136_TIMEOUT", "10s"));
+  }
+
+  private static String required(Map<String, String> env, String key) {
+    String value = env.getOrDefault(key, "");
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(key + " is required with VMCTL_ACME_DNS_RFC2136_SERVER");
+    }
+    return value;
   }
 
   /** {@code 90s}, {@code 15m}, {@code 6h}, {@code 2d}, or an ISO-8601 {@code PT1H}. */

@@ -17,7 +17,7 @@ public interface DnsProvider {
         public void present(String fqdn, String value) throws DnsProviderException {
           throw new DnsProviderException(
               "a wildcard certificate needs DNS-01, but no DNS provider is configured"
-                  + " (set VMCTL_ACME_DNS_WEBHOOK_URL)");
+                  + " (set VMCTL_ACME_DNS_WEBHOOK_URL or VMCTL_ACME_DNS_RFC2136_SERVER)");
         }
 
         @Override

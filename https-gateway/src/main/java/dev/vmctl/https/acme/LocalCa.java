@@ -143,9 +143,11 @@ public final class LocalCa implements CertificateStore {
     if (Files.exists(crt) && Files.exists(key)) {
       List<X509Certificate> chain = Pem.parseCertificates(Files.readString(crt));
       X509Certificate leaf = chain.get(0);
-      if (issuedByThisCa(leaf) && !policy.due(leaf, clock.instant())) {
-        current.put(
-            domain, new CertifiedKey(Pem.parsePrivateKey(Files.readString(key)), chain, names()));
+      PrivateKey leafKey = Pem.parsePrivateKey(Files.readString(key));
+      // tls.key and tls.crt are written one after the other: a crash between leaves a pair
+      // that does not match, which is re-issued rather than served.
+      if (issuedByThisCa(leaf) && !policy.due(leaf, clock.instant()) && matches(leafKey, leaf)) {
+        current.put(domain, new CertifiedKey(leafKey, chain, names()));
         return;
       }
     }
@@ -159,6 +161,23 @@ public final class LocalCa implements CertificateStore {
     writePrivate(dir.resolve("tls.key"), Pem.privateKey(pair.getPrivate()));
     writeAtomically(dir.resolve("tls.crt"), Pem.certificates(chain));
     current.put(domain, new CertifiedKey(pair.getPrivate(), chain, names()));
+  }
+
+  static boolean matches(PrivateKey key, X509Certificate cert) {
+    try {
+      byte[] probe = new byte[32];
+      new SecureRandom().nextBytes(probe);
+      java.security.Signature signer = java.security.Signature.getInstance("SHA256withECDSA");
+      signer.initSign(key);
+      signer.update(probe);
+      byte[] signature = signer.sign();
+      java.security.Signature verifier = java.security.Signature.getInstance("SHA256withECDSA");
+      verifier.initVerify(cert.getPublicKey());
+      verifier.update(probe);
+      return verifier.verify(signature);
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
   }
 
   private boolean issuedByThisCa(X509Certificate leaf) {

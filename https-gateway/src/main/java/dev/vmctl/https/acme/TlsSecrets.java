@@ -16,6 +16,7 @@ import java.util.Optional;
  * usual. The names the certificate was ordered for are in an annotation.
  */
 public final class TlsSecrets {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TlsSecrets.class);
   public static final String NAMES_ANNOTATION = "vmctl.dev/certificate-names";
 
   private final KubernetesClient client;
@@ -43,7 +44,12 @@ public final class TlsSecrets {
       return Optional.of(
           new CertifiedKey(Pem.parsePrivateKey(key), Pem.parseCertificates(crt), stored));
     } catch (IllegalArgumentException | NullPointerException e) {
-      return Optional.empty(); // treated as missing: a fresh certificate replaces it
+      LOG.warn(
+          "Secret {}/{} is not a readable TLS Secret ({}); a fresh certificate will replace it",
+          namespace,
+          request.secretName(),
+          e.getClass().getSimpleName());
+      return Optional.empty();
     }
   }
 

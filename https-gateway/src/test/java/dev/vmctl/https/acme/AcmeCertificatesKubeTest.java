@@ -1,12 +1,14 @@
 package dev.vmctl.https.acme;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.vmctl.https.tls.CertifiedKey;
+import dev.vmctl.https.tls.Http01Challenges;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -29,6 +31,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -60,6 +63,7 @@ class AcmeCertificatesKubeTest {
   private PebbleServer pebble;
   private final PendingHttp01 http01 = new PendingHttp01();
   private final AtomicBoolean answerChallenges = new AtomicBoolean(true);
+  private final AtomicReference<Http01Challenges> answering = new AtomicReference<>(http01);
   private final String suffix = new BigInteger(32, new SecureRandom()).toString(36);
 
   @BeforeEach
@@ -72,7 +76,7 @@ class AcmeCertificatesKubeTest {
         exchange -> {
           String token = exchange.getRequestURI().getPath().replaceFirst(".*/", "");
           Optional<String> answer =
-              answerChallenges.get() ? http01.keyAuthorization(token) : Optional.empty();
+              answerChallenges.get() ? answering.get().keyAuthorization(token) : Optional.empty();
           respond(exchange, answer.isPresent() ? 200 : 404, answer.orElse("no such challenge"));
         });
     http01Server.start();
@@ -122,6 +126,13 @@ class AcmeCertificatesKubeTest {
     restarted.loadStored();
     assertThat(restarted.checkNow()).isZero();
     assertThat(serial(restarted.current("web").orElseThrow())).isEqualTo(serial(issued));
+
+    // A second replica that never loaded anything takes the stored one instead of ordering.
+    AcmeCertificates replica = certificates(env, request, DnsProvider.NONE, clock, registry());
+    answerChallenges.set(false); // an order would fail now: proves none is placed
+    assertThat(replica.checkNow()).isZero();
+    assertThat(serial(replica.current("web").orElseThrow())).isEqualTo(serial(issued));
+    answerChallenges.set(true);
   }
 
   @Test
@@ -243,6 +254,43 @@ class AcmeCertificatesKubeTest {
     } finally {
       webhook.stop(0);
     }
+  }
+
+  @Test
+  void fromEnvInAcmeModeIssuesInTheBackground(KubeEnv env) throws Exception {
+    String host = "env-" + suffix + ".example.test";
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    CertificateSources sources =
+        CertificateSources.fromEnv(
+            Map.of(
+                "VMCTL_TLS_MODE",
+                "acme",
+                "VMCTL_NAMESPACE",
+                env.namespace(),
+                "VMCTL_ACME_DIRECTORY",
+                pebble.directory().toString(),
+                "VMCTL_ACME_CERTIFICATES",
+                "env=" + host),
+            env.client(),
+            registry);
+    answering.set(sources.challenges());
+    try {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(() -> sources.store().forServerName(host).isPresent());
+      assertThat(
+              env.client().secrets().inNamespace(env.namespace()).withName("vmctl-tls-env").get())
+          .isNotNull();
+    } finally {
+      sources.closer().close();
+    }
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(
+            () ->
+                assertThat(Thread.getAllStackTraces().keySet())
+                    .extracting(Thread::getName)
+                    .doesNotContain("vmctl-acme-renewal"));
   }
 
   private AcmeCertificates certificates(

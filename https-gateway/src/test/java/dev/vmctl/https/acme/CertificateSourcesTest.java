@@ -38,5 +38,25 @@ class CertificateSourcesTest {
                 CertificateSources.dnsProvider(Map.of("VMCTL_ACME_DNS_WEBHOOK_URL", "dns.example")))
         .hasMessageContaining("must be http(s)");
     assertThat(CertificateSources.dnsProvider(Map.of())).isSameAs(DnsProvider.NONE);
+    assertThatThrownBy(
+            () ->
+                CertificateSources.dnsProvider(
+                    Map.of("VMCTL_ACME_DNS_RFC2136_SERVER", "ns1.example.com:53")))
+        .hasMessageContaining("VMCTL_ACME_DNS_RFC2136_ZONE is required");
+    assertThatThrownBy(
+            () ->
+                CertificateSources.dnsProvider(
+                    Map.of(
+                        "VMCTL_ACME_DNS_RFC2136_SERVER", "ns1.example.com:53",
+                        "VMCTL_ACME_DNS_WEBHOOK_URL", "https://hook.example.com/")))
+        .hasMessageContaining("not both");
+    assertThat(
+            CertificateSources.dnsProvider(
+                Map.of(
+                    "VMCTL_ACME_DNS_RFC2136_SERVER", "127.0.0.1:5353",
+                    "VMCTL_ACME_DNS_RFC2136_ZONE", "example.com",
+                    "VMCTL_ACME_DNS_RFC2136_TSIG_KEY", "acme",
+                    "VMCTL_ACME_DNS_RFC2136_TSIG_SECRET", "c2VjcmV0c2VjcmV0c2VjcmV0")))
+        .isInstanceOf(Rfc2136DnsProvider.class);
   }
 }

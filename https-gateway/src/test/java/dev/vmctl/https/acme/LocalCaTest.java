@@ -62,6 +62,17 @@ class LocalCaTest {
   }
 
   @Test
+  void aLeafWhoseKeyDoesNotMatchIsReissued() throws Exception {
+    X509Certificate first =
+        LocalCa.open(dir, "vm.localhost").forServerName("vm.localhost").get().chain().get(0);
+    // As after a crash between writing tls.key and tls.crt.
+    Files.writeString(dir.resolve("tls.key"), Pem.privateKey(Keys.newEcKeyPair().getPrivate()));
+    CertifiedKey reopened = LocalCa.open(dir, "vm.localhost").forServerName("vm.localhost").get();
+    assertThat(reopened.chain().get(0).getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+    assertThat(LocalCa.matches(reopened.key(), reopened.chain().get(0))).isTrue();
+  }
+
+  @Test
   void caIsNameConstrainedToItsDomain() throws Exception {
     LocalCa ca = LocalCa.open(dir, "vm.localhost");
     // A leaf for another site signed by the same key must fail validation: trusting ca.crt is safe.
@@ -78,6 +89,22 @@ class LocalCaTest {
     // like browsers, enforces them.
     assertThat(opensslVerify(dir.resolve("ca.crt"), good)).isTrue();
     assertThat(opensslVerify(dir.resolve("ca.crt"), outside)).isFalse();
+  }
+
+  @Test
+  void storeMatchesExactBeforeWildcardAndSwapsWhole() throws Exception {
+    CertifiedKey wild = LocalCa.open(dir, "vm.localhost").forServerName("vm.localhost").get();
+    CertifiedKey exact = new CertifiedKey(wild.key(), wild.chain(), List.of("login.vm.localhost"));
+    var store = new dev.vmctl.https.tls.SwappableCertificates();
+    store.put("wildcard", wild);
+    store.put("login", exact);
+    assertThat(store.forServerName("LOGIN.vm.localhost")).contains(exact);
+    assertThat(store.forServerName("web.vm.localhost")).contains(wild);
+    assertThat(store.forServerName("a.web.vm.localhost")).isEmpty();
+    CertifiedKey renewed = new CertifiedKey(wild.key(), wild.chain(), wild.names());
+    store.put("wildcard", renewed);
+    assertThat(store.forServerName("web.vm.localhost").get()).isSameAs(renewed);
+    assertThat(store.forServerName("login.vm.localhost")).contains(exact);
   }
 
   @Test

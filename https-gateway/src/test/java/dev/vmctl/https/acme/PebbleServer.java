@@ -27,6 +27,11 @@ final class PebbleServer implements AutoCloseable {
 
   /** {@code httpPort}: where Pebble's validator fetches HTTP-01 answers. */
   PebbleServer(Path work, int httpPort) throws Exception {
+    this(work, httpPort, null);
+  }
+
+  /** {@code dnsServer}: where Pebble resolves names ({@code host:port}); null for challtestsrv. */
+  PebbleServer(Path work, int httpPort, String dnsServer) throws Exception {
     Path bin = binaries();
     Path config = work.resolve("pebble-config.json");
     Files.writeString(
@@ -78,7 +83,7 @@ final class PebbleServer implements AutoCloseable {
             "-config",
             config.toString(),
             "-dnsserver",
-            "127.0.0.1:" + dnsPort));
+            dnsServer != null ? dnsServer : "127.0.0.1:" + dnsPort));
     awaitPort(acmePort);
   }
 
