@@ -53,7 +53,7 @@ now_ms() { date +%s%3N; }
 
 step "ssh gateway: whoami"
 gw whoami >"$WORK/whoami.out"
-grep -q "^User: *me" "$WORK/whoami.out" || fail "whoami does not say User me"
+grep -qi "^user: *me$" "$WORK/whoami.out" || fail "whoami does not say User me"
 
 step "ssh gateway: new --name web (a real guest boots)"
 t0=$(now_ms)

@@ -33,3 +33,12 @@ export VMCTL_GUEST_KERNEL_DIR VMCTL_GUEST_IMAGE VMCTL_VHOST_VSOCK
 
 step "mvn verify"
 mvn -B -ntp verify "$@"
+
+# The user journey on the local platform (hack/local-up.sh, real guests, both gateways), as the
+# README describes it; it stops the platform again when it started it.
+if [[ $# -eq 0 ]]; then
+  step "user journey (hack/journey.sh)"
+  bash hack/journey.sh
+else
+  step "user journey not run: Maven arguments select a subset (run hack/journey.sh by itself)"
+fi

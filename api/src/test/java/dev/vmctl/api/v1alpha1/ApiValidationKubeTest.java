@@ -71,6 +71,24 @@ class ApiValidationKubeTest {
     assertThat(spec.maxCpus).isNull();
   }
 
+  @Test
+  void aVmWithNoSpecAtAllGetsTheDefaults(KubeEnv env, KubernetesClient client) {
+    // examples/vm-minimal.yaml has no spec; defaults apply only inside an object that exists.
+    KubeEnv.Result created =
+        env.kubectlWithInput(
+            "apiVersion: vmctl.dev/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: bare\n",
+            "apply",
+            "-f",
+            "-");
+    assertThat(created.ok()).as(created.stderr()).isTrue();
+    VirtualMachineSpec spec =
+        client.resources(VirtualMachine.class).withName("bare").get().getSpec();
+    assertThat(spec).isNotNull();
+    assertThat(spec.image).isEqualTo("debian-12");
+    assertThat(spec.cpus).isEqualTo(1);
+    assertThat(spec.disk).isEqualTo("10Gi");
+  }
+
   @ParameterizedTest(name = "{0}")
   @CsvSource(
       delimiter = '|',

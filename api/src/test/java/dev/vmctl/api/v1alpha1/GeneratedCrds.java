@@ -3,6 +3,7 @@ package dev.vmctl.api.v1alpha1;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceColumnDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
@@ -43,6 +44,7 @@ final class GeneratedCrds {
                     new ArrayList<>(v.getAdditionalPrinterColumns());
                 columns.sort(Comparator.comparingInt(c -> order.indexOf(c.getName())));
                 v.setAdditionalPrinterColumns(columns);
+                defaultEmptySpec(v.getSchema().getOpenAPIV3Schema());
               });
       files.put(
           name + ".yaml",
@@ -61,6 +63,18 @@ final class GeneratedCrds {
     files.keySet().forEach(f -> kustomization.append("  - ").append(f).append('\n'));
     files.put("kustomization.yaml", kustomization.toString());
     return files;
+  }
+
+  /**
+   * A spec whose fields are all optional defaults to {@code {}}: the API server applies defaults
+   * only inside objects that exist, so without this a manifest with no spec at all (the minimal VM)
+   * would be stored with a null spec instead of its defaults.
+   */
+  private static void defaultEmptySpec(JSONSchemaProps root) {
+    JSONSchemaProps spec = root.getProperties().get("spec");
+    if (spec != null && (spec.getRequired() == null || spec.getRequired().isEmpty())) {
+      spec.setDefault(Serialization.jsonMapper().createObjectNode());
+    }
   }
 
   private static CustomResourceDefinition load(String name) throws IOException {
