@@ -32,13 +32,18 @@ public final class SniContexts implements Mapping<String, SslContext> {
     this.defaultName = defaultName;
   }
 
-  /** The context for {@code serverName}; null (handshake fails) when no certificate covers it. */
+  /**
+   * The context for {@code serverName}. Clients without SNI, or with a name no certificate covers
+   * (an IP address, a stray name), get the default name's certificate, as most servers do; the Host
+   * check then answers 404. Throws (the handshake fails) when there is no certificate at all.
+   */
   @Override
   public SslContext map(String serverName) {
     String name = serverName == null ? defaultName : serverName.toLowerCase(Locale.ROOT);
-    Optional<CertifiedKey> key = store.forServerName(name);
+    Optional<CertifiedKey> key =
+        store.forServerName(name).or(() -> store.forServerName(defaultName));
     if (key.isEmpty()) {
-      return null;
+      throw new IllegalStateException("no certificate for " + name);
     }
     if (contexts.size() > 64) {
       contexts.clear(); // renewed certificates leave old entries behind; start over now and then
