@@ -3,8 +3,10 @@ package dev.vmctl.https.tls;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.Mapping;
 import java.security.cert.X509Certificate;
@@ -51,9 +53,15 @@ public final class SniContexts implements Mapping<String, SslContext> {
     return contexts.computeIfAbsent(key.get(), SniContexts::build);
   }
 
+  /** BoringSSL (netty-tcnative) when its native library loads, else the JDK's TLS engine. */
+  public static SslProvider provider() {
+    return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+  }
+
   private static SslContext build(CertifiedKey key) {
     try {
       return SslContextBuilder.forServer(key.key(), key.chain().toArray(new X509Certificate[0]))
+          .sslProvider(provider())
           .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
           .applicationProtocolConfig(
               new ApplicationProtocolConfig(

@@ -71,8 +71,9 @@ public final class HttpsGatewayBench {
           int nginxPort = Integer.parseInt(Files.readString(dir.resolve("nginx-port")).trim());
           System.out.printf(
               "wrk: %d threads, %d connections, %d s per target, keep-alive TLS (HTTP/1.1),"
-                  + " GET /small (48-byte body) via each proxy to the same backend%n",
-              threads, connections, seconds);
+                  + " GET /small (48-byte body) via each proxy to the same backend;"
+                  + " gateway TLS provider %s%n",
+              threads, connections, seconds, dev.vmctl.https.tls.SniContexts.provider());
           // Warm both (JIT, TLS session setup, backend pools), then measure each once.
           wrk(nginxPort, 3, connections, threads);
           wrk(gateway.httpsPort(), 5, connections, threads);
