@@ -72,8 +72,12 @@ public final class HttpsGatewayBench {
           System.out.printf(
               "wrk: %d threads, %d connections, %d s per target, keep-alive TLS (HTTP/1.1),"
                   + " GET /small (48-byte body) via each proxy to the same backend;"
-                  + " gateway TLS provider %s%n",
-              threads, connections, seconds, dev.vmctl.https.tls.SniContexts.provider());
+                  + " gateway: %s TLS over %s%n",
+              threads,
+              connections,
+              seconds,
+              dev.vmctl.https.tls.SniContexts.provider(),
+              HttpsGateway.transport());
           // Warm both (JIT, TLS session setup, backend pools), then measure each once.
           wrk(nginxPort, 3, connections, threads);
           wrk(gateway.httpsPort(), 5, connections, threads);
