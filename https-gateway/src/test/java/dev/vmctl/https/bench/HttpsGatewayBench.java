@@ -7,7 +7,6 @@ import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.gateway.Directory;
 import dev.vmctl.gateway.SignedTokens;
 import dev.vmctl.https.Domain;
-import dev.vmctl.https.TestBackend;
 import dev.vmctl.https.TestCerts;
 import dev.vmctl.https.server.HttpsGateway;
 import dev.vmctl.https.server.Limits;
@@ -49,10 +48,12 @@ public final class HttpsGatewayBench {
     TestCerts certs = TestCerts.create(dir);
     Path leaf = certs.leaf("wildcard", 2, "*.vm.localhost", "vm.localhost");
     try (KubeApiServer server = KubeApiServer.start(KubeBinaries.locate(), dir.resolve("kube"), 0);
-        KubernetesClient client = server.adminClient();
-        TestBackend backend = new TestBackend("bench")) {
+        KubernetesClient client = server.adminClient()) {
       KubeApiServerExtension.installCrds(client, Path.of(System.getProperty("vmctl.crds", "crds")));
-      publicVm(client, backend.port());
+      // The backend is an nginx server block in its own process, so that neither proxy shares a
+      // JVM (heap, GC pauses) with it.
+      int backendPort = freePort();
+      publicVm(client, backendPort);
       byte[] key = new byte[32];
       new SecureRandom().nextBytes(key);
       try (Directory directory = Directory.start(client, true, Duration.ofSeconds(30));
@@ -66,7 +67,7 @@ public final class HttpsGatewayBench {
                   Http01Challenges.NONE,
                   new SimpleMeterRegistry(),
                   Clock.systemUTC())) {
-        Process nginx = startNginx(dir, leaf, backend.port(), threads);
+        Process nginx = startNginx(dir, leaf, backendPort, threads);
         try {
           int nginxPort = Integer.parseInt(Files.readString(dir.resolve("nginx-port")).trim());
           System.out.printf(
@@ -126,10 +127,7 @@ public final class HttpsGatewayBench {
   /** nginx as a TLS-terminating reverse proxy with an upstream keep-alive pool, like ours. */
   private static Process startNginx(Path dir, Path leaf, int backendPort, int workers)
       throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = freePort();
     Files.writeString(dir.resolve("nginx-port"), Integer.toString(port));
     Files.createDirectories(dir.resolve("nginx/logs"));
     String conf =
@@ -148,6 +146,11 @@ public final class HttpsGatewayBench {
           scgi_temp_path %s/nginx/scgi;
           upstream vm { server 127.0.0.1:%d; keepalive 64; }
           server {
+            listen 127.0.0.1:%d;
+            keepalive_requests 10000000;
+            location / { default_type text/plain; return 200 "small response from the backend, 48 bytes.\n"; }
+          }
+          server {
             listen 127.0.0.1:%d ssl;
             server_name *.vm.localhost;
             ssl_certificate %s/tls.crt;
@@ -163,7 +166,20 @@ public final class HttpsGatewayBench {
           }
         }
         """
-            .formatted(workers, dir, dir, dir, dir, dir, dir, dir, backendPort, port, leaf, leaf);
+            .formatted(
+                workers,
+                dir,
+                dir,
+                dir,
+                dir,
+                dir,
+                dir,
+                dir,
+                backendPort,
+                backendPort,
+                port,
+                leaf,
+                leaf);
     Path confFile = dir.resolve("nginx/nginx.conf");
     Files.writeString(confFile, conf);
     Process p =
@@ -181,6 +197,12 @@ public final class HttpsGatewayBench {
     }
     throw new IllegalStateException(
         "nginx did not start: " + Files.readString(dir.resolve("nginx/logs/stdout.log")));
+  }
+
+  private static int freePort() throws java.io.IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
   }
 
   record Result(double rps, double p50, double p99) {}
