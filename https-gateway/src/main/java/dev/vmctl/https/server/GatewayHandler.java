@@ -296,7 +296,9 @@ final class GatewayHandler extends ChannelDuplexHandler {
   private void finished(int status, String outcome) {
     long nanos = System.nanoTime() - started;
     gateway.metrics().request(status, outcome, nanos);
-    AccessLog.log(clientIp(), http1 ? "h1" : "h2", method, host, uri, status, nanos);
+    if (AccessLog.enabled()) {
+      AccessLog.log(clientIp(), http1 ? "h1" : "h2", method, host, uri, status, nanos);
+    }
   }
 
   @Override
