@@ -81,7 +81,7 @@ public final class HttpsGatewayBench {
               HttpsGateway.transport());
           // Warm both (JIT, TLS session setup, backend pools), then measure each once.
           wrk(nginxPort, 3, connections, threads);
-          wrk(gateway.httpsPort(), 5, connections, threads);
+          wrk(gateway.httpsPort(), 10, connections, threads); // JIT needs longer than nginx
           Result ng = wrk(nginxPort, seconds, connections, threads);
           Result gw = wrk(gateway.httpsPort(), seconds, connections, threads);
           System.out.printf(
