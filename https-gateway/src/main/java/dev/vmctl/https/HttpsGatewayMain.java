@@ -58,9 +58,11 @@ public final class HttpsGatewayMain {
               clock);
       ready.set(true);
       LOG.info(
-          "serving https://*.{} on :{} (plain HTTP on :{}, metrics on :{})",
+          "serving https://*.{} on :{} with {} TLS over {} (plain HTTP on :{}, metrics on :{})",
           config.domain().full(),
           gateway.httpsPort(),
+          dev.vmctl.https.tls.SniContexts.provider(),
+          HttpsGateway.transport(),
           gateway.httpPort(),
           metrics.port());
       CountDownLatch stop = new CountDownLatch(1);

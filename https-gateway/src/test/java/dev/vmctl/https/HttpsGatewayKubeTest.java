@@ -327,6 +327,19 @@ class HttpsGatewayKubeTest {
       garbage.sendBytes(new byte[] {0, 1, 2, 3, '\r', '\n', '\r', '\n'});
       assertThat(garbage.readAll(3000)).startsWith("HTTP/1.1 400");
     }
+    try (RawTls other = new RawTls(f.certs.caCert, f.gateway.httpsPort(), f.fqdn("pub"))) {
+      other.send("GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+      assertThat(other.readAll(3000)).startsWith("HTTP/1.1 404");
+    }
+    try (var plain = new java.net.Socket("127.0.0.1", f.gateway.httpsPort())) {
+      plain
+          .getOutputStream()
+          .write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      plain.setSoTimeout(5000);
+      assertThat(plain.getInputStream().read())
+          .as("plain HTTP on the TLS port is dropped")
+          .isEqualTo(-1);
+    }
     assertThat(f.curl.get(host, "/").status()).isEqualTo(200);
   }
 

@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * N bytes; {@code POST /upload} streams the body through SHA-256; {@code /setcookie} sets good and
  * forbidden cookies; {@code /ws} echoes WebSocket text frames.
  */
-final class TestBackend implements AutoCloseable {
+public final class TestBackend implements AutoCloseable {
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final AtomicInteger connections = new AtomicInteger();
@@ -53,7 +53,7 @@ final class TestBackend implements AutoCloseable {
   private final Channel server;
   private final String name;
 
-  TestBackend(String name) throws InterruptedException {
+  public TestBackend(String name) throws InterruptedException {
     this.name = name;
     server =
         new ServerBootstrap()
@@ -72,7 +72,7 @@ final class TestBackend implements AutoCloseable {
             .channel();
   }
 
-  int port() {
+  public int port() {
     return ((InetSocketAddress) server.localAddress()).getPort();
   }
 
@@ -129,6 +129,11 @@ final class TestBackend implements AutoCloseable {
       }
     }
 
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // clients resetting connections (wrk at the end of a run) are normal here
+    }
+
     private void respond(ChannelHandlerContext ctx) {
       QueryStringDecoder q = new QueryStringDecoder(request.uri());
       boolean keepAlive = HttpUtil.isKeepAlive(request);
@@ -142,7 +147,9 @@ final class TestBackend implements AutoCloseable {
       }
       String body;
       FullHttpResponse response;
-      if (q.path().equals("/upload")) {
+      if (q.path().equals("/small")) {
+        body = "small response from the backend for benchmarks.\n";
+      } else if (q.path().equals("/upload")) {
         body = "bytes=" + uploaded + " sha256=" + HexFormat.of().formatHex(upload.digest()) + "\n";
         upload = null;
       } else {

@@ -8,16 +8,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A throw-away CA and leaf certificates made with the openssl CLI at test time. */
-final class TestCerts {
+public final class TestCerts {
   final Path dir;
-  final Path caCert;
+  public final Path caCert;
 
   private TestCerts(Path dir) {
     this.dir = dir;
     this.caCert = dir.resolve("ca.crt");
   }
 
-  static TestCerts create(Path dir) throws Exception {
+  public static TestCerts create(Path dir) throws Exception {
     TestCerts certs = new TestCerts(dir);
     openssl(
         dir,
@@ -40,7 +40,7 @@ final class TestCerts {
   }
 
   /** A leaf for {@code names} signed by the CA, written as tls.crt (leaf + CA) and tls.key. */
-  Path leaf(String dirName, int days, String... names) throws Exception {
+  public Path leaf(String dirName, int days, String... names) throws Exception {
     Path leafDir = Files.createDirectories(dir.resolve(dirName));
     StringBuilder san = new StringBuilder("subjectAltName=");
     for (int i = 0; i < names.length; i++) {

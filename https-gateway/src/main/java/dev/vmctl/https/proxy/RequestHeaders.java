@@ -5,8 +5,11 @@ import dev.vmctl.https.access.Visitor;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /** Rewrites a client's request headers into what a VM receives. */
 public final class RequestHeaders {
@@ -15,8 +18,8 @@ public final class RequestHeaders {
   public static final String EMAIL = "X-VmCtl-Email";
 
   /** Hop-by-hop headers (RFC 9110 7.6.1) and HTTP/2 conversion artefacts. */
-  private static final List<String> HOP_BY_HOP =
-      List.of(
+  private static final Set<String> HOP_BY_HOP =
+      Set.of(
           "connection",
           "keep-alive",
           "proxy-connection",
@@ -43,14 +46,21 @@ public final class RequestHeaders {
       HttpHeaders headers, Visitor visitor, String clientIp, String host, boolean websocket) {
     String upgrade = headers.get(HttpHeaderNames.UPGRADE);
     List<String> cookies = headers.getAll(HttpHeaderNames.COOKIE);
-    for (String name : List.copyOf(headers.names())) {
-      String lower = name.toLowerCase(Locale.ROOT);
+    List<String> drop = null;
+    for (Map.Entry<String, String> header : headers) {
+      String lower = header.getKey().toLowerCase(Locale.ROOT);
       if (HOP_BY_HOP.contains(lower)
           || lower.startsWith(VMCTL_PREFIX)
           || lower.startsWith("x-http2-")
           || lower.equals("cookie")) {
-        headers.remove(name);
+        if (drop == null) {
+          drop = new ArrayList<>();
+        }
+        drop.add(header.getKey());
       }
+    }
+    if (drop != null) {
+      drop.forEach(headers::remove);
     }
     for (String chunked : headers.getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
       if (!HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(chunked)) {

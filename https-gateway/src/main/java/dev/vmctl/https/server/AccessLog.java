@@ -11,6 +11,10 @@ public final class AccessLog {
 
   private AccessLog() {}
 
+  public static boolean enabled() {
+    return LOG.isInfoEnabled();
+  }
+
   /** The path as logged: no query string, no login or share token. */
   public static String redact(String uri) {
     int q = uri.indexOf('?');

@@ -203,17 +203,19 @@ final class GatewayHandler extends ChannelDuplexHandler {
       ctx.channel().config().setAutoRead(false); // until the VM is connected
     }
     InetSocketAddress target = new InetSocketAddress(route.address(), route.port());
-    gateway
-        .pool()
-        .acquire(ctx.channel().eventLoop(), target, websocket)
-        .addListener(
-            f -> {
-              if (f.isSuccess()) {
-                ex.connected((io.netty.channel.Channel) f.getNow());
-              } else {
-                ex.connectFailed(f.cause());
-              }
-            });
+    var connecting = gateway.pool().acquire(ctx.channel().eventLoop(), target, websocket);
+    if (connecting.isSuccess()) {
+      ex.connected(connecting.getNow(), false); // a pooled connection, still inside this read
+      return;
+    }
+    connecting.addListener(
+        f -> {
+          if (f.isSuccess()) {
+            ex.connected(connecting.getNow(), true);
+          } else {
+            ex.connectFailed(f.cause());
+          }
+        });
   }
 
   /** The Host as the VM should see it: the original header, port included. */
@@ -286,12 +288,25 @@ final class GatewayHandler extends ChannelDuplexHandler {
     while (!queued.isEmpty() && (exchange == null || !exchange.requestComplete())) {
       dispatch(queued.poll());
     }
+    if (exchange != null) {
+      exchange.flushToBackend(); // no read burst ends after a drain: flush here
+    }
   }
 
   private void finished(int status, String outcome) {
     long nanos = System.nanoTime() - started;
     gateway.metrics().request(status, outcome, nanos);
-    AccessLog.log(clientIp(), http1 ? "h1" : "h2", method, host, uri, status, nanos);
+    if (AccessLog.enabled()) {
+      AccessLog.log(clientIp(), http1 ? "h1" : "h2", method, host, uri, status, nanos);
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (exchange != null) {
+      exchange.flushToBackend();
+    }
+    ctx.fireChannelReadComplete();
   }
 
   @Override

@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -12,6 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class GatewayMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger activeConnections = new AtomicInteger();
+  // Meters looked up once per status/outcome, not built on every request.
+  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+  private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -32,21 +37,29 @@ public final class GatewayMetrics {
     activeConnections.decrementAndGet();
   }
 
-  /** One finished request: counted by status class and outcome, timed in a histogram. */
+  /** One finished request: counted by status and outcome, timed in a histogram by outcome. */
   public void request(int status, String outcome, long nanos) {
-    Counter.builder("vmctl_https_requests")
-        .description("Requests by status")
-        .tag("status", Integer.toString(status))
-        .tag("outcome", outcome)
-        .register(registry)
+    counters
+        .computeIfAbsent(
+            outcome + ":" + status,
+            k ->
+                Counter.builder("vmctl_https_requests")
+                    .description("Requests by status")
+                    .tag("status", Integer.toString(status))
+                    .tag("outcome", outcome)
+                    .register(registry))
         .increment();
-    Timer.builder("vmctl_https_request_duration")
-        .description("Time from request head to the end of the response")
-        .tag("outcome", outcome)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofMillis(1))
-        .maximumExpectedValue(Duration.ofSeconds(60))
-        .register(registry)
+    timers
+        .computeIfAbsent(
+            outcome,
+            k ->
+                Timer.builder("vmctl_https_request_duration")
+                    .description("Time from request head to the end of the response")
+                    .tag("outcome", outcome)
+                    .publishPercentileHistogram()
+                    .minimumExpectedValue(Duration.ofMillis(1))
+                    .maximumExpectedValue(Duration.ofSeconds(60))
+                    .register(registry))
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 

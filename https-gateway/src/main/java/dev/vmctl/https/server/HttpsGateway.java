@@ -17,9 +17,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
@@ -67,9 +65,9 @@ public final class HttpsGateway implements AutoCloseable {
             new BackendPool(setup.limits()),
             metrics,
             setup.limits());
-    EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Transport.ioHandler());
     EventLoopGroup workers =
-        new MultiThreadIoEventLoopGroup(setup.threads(), NioIoHandler.newFactory());
+        new MultiThreadIoEventLoopGroup(setup.threads(), Transport.ioHandler());
     try {
       Channel https =
           bootstrap(
@@ -96,7 +94,7 @@ public final class HttpsGateway implements AutoCloseable {
       EventLoopGroup boss, EventLoopGroup workers, ChannelInitializer<SocketChannel> pipeline) {
     return new ServerBootstrap()
         .group(boss, workers)
-        .channel(NioServerSocketChannel.class)
+        .channel(Transport.serverChannel())
         .option(ChannelOption.SO_BACKLOG, 1024)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(pipeline);
@@ -117,6 +115,11 @@ public final class HttpsGateway implements AutoCloseable {
             .addLast(new PlainHttpHandler(setup.domain(), challenges, metrics));
       }
     };
+  }
+
+  /** The socket transport in use (epoll or nio), for logs and benchmarks. */
+  public static String transport() {
+    return Transport.name();
   }
 
   public int httpsPort() {

@@ -74,7 +74,11 @@ final class ProxyExchange {
   }
 
   /** Backend connected: send the head and whatever body arrived meanwhile. */
-  void connected(Channel channel) {
+  /**
+   * @param flush false when called inside a client read (a pooled connection): the read's end or
+   *     the request's last piece flushes, saving a syscall per request
+   */
+  void connected(Channel channel, boolean flush) {
     if (done) {
       pool.release(channel); // the client went away while we connected
       return;
@@ -86,7 +90,9 @@ final class ProxyExchange {
       channel.write(content);
     }
     pending.clear();
-    channel.flush();
+    if (flush || requestComplete) {
+      channel.flush();
+    }
     if (!requestComplete) {
       client.channel().config().setAutoRead(channel.isWritable());
     }
@@ -110,9 +116,25 @@ final class ProxyExchange {
       pending.add(content);
       return;
     }
-    backend.writeAndFlush(content);
+    if (content instanceof LastHttpContent) {
+      backend.writeAndFlush(content);
+      return;
+    }
+    backend.write(content); // flushed once per read burst (flushToBackend)
     if (!backend.isWritable()) {
+      // Pause before flushing: the flush may make the backend writable again at once.
       client.channel().config().setAutoRead(false);
+      backend.flush();
+      if (backend.isWritable()) {
+        client.channel().config().setAutoRead(true);
+      }
+    }
+  }
+
+  /** End of a read burst from the client: one flush (one syscall) for everything written. */
+  void flushToBackend() {
+    if (backend != null && !done) {
+      backend.flush();
     }
   }
 

@@ -94,7 +94,12 @@ final class TlsPipeline extends ChannelInitializer<SocketChannel> {
 
     @Override
     protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-      ctx.close(); // unknown SNI name, bad client: nothing to log per connection
+      ctx.close(); // bad client hello, no shared cipher: nothing to log per connection
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // garbage before or during the handshake: drop it quietly
     }
   }
 

@@ -2,7 +2,6 @@ package dev.vmctl.https.tls;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -75,9 +74,5 @@ public final class PemFiles {
       }
     }
     throw new GeneralSecurityException("no PRIVATE KEY block in the key file");
-  }
-
-  static String text(byte[] bytes) {
-    return new String(bytes, StandardCharsets.US_ASCII);
   }
 }

@@ -3,8 +3,10 @@ package dev.vmctl.https.tls;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.Mapping;
 import java.security.cert.X509Certificate;
@@ -32,13 +34,18 @@ public final class SniContexts implements Mapping<String, SslContext> {
     this.defaultName = defaultName;
   }
 
-  /** The context for {@code serverName}; null (handshake fails) when no certificate covers it. */
+  /**
+   * The context for {@code serverName}. Clients without SNI, or with a name no certificate covers
+   * (an IP address, a stray name), get the default name's certificate, as most servers do; the Host
+   * check then answers 404. Throws (the handshake fails) when there is no certificate at all.
+   */
   @Override
   public SslContext map(String serverName) {
     String name = serverName == null ? defaultName : serverName.toLowerCase(Locale.ROOT);
-    Optional<CertifiedKey> key = store.forServerName(name);
+    Optional<CertifiedKey> key =
+        store.forServerName(name).or(() -> store.forServerName(defaultName));
     if (key.isEmpty()) {
-      return null;
+      throw new IllegalStateException("no certificate for " + name);
     }
     if (contexts.size() > 64) {
       contexts.clear(); // renewed certificates leave old entries behind; start over now and then
@@ -46,9 +53,15 @@ public final class SniContexts implements Mapping<String, SslContext> {
     return contexts.computeIfAbsent(key.get(), SniContexts::build);
   }
 
+  /** BoringSSL (netty-tcnative) when its native library loads, else the JDK's TLS engine. */
+  public static SslProvider provider() {
+    return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+  }
+
   private static SslContext build(CertifiedKey key) {
     try {
       return SslContextBuilder.forServer(key.key(), key.chain().toArray(new X509Certificate[0]))
+          .sslProvider(provider())
           .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
           .applicationProtocolConfig(
               new ApplicationProtocolConfig(
