@@ -15,6 +15,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,7 +34,7 @@ public final class HttpsGatewayMain {
     AtomicBoolean ready = new AtomicBoolean();
     Clock clock = Clock.systemUTC();
     KubernetesClient client = new KubernetesClientBuilder().build();
-    CertificateSources certificates = certificates(config, client, registry);
+    CertificateSources certificates = certificates(config, System.getenv(), client, registry);
     try (AutoCloseable certificateCloser = certificates.closer();
         MetricsServer metrics = new MetricsServer(config.metricsPort(), registry, ready::get);
         Directory directory = Directory.start(client, true, Duration.ofMinutes(2))) {
@@ -86,14 +87,22 @@ public final class HttpsGatewayMain {
    * (docs/https-certificates.md). Certificates are for the domain's host part, never its port.
    */
   static CertificateSources certificates(
-      GatewayConfig config, KubernetesClient client, MeterRegistry registry) throws Exception {
+      GatewayConfig config,
+      Map<String, String> environment,
+      KubernetesClient client,
+      MeterRegistry registry)
+      throws Exception {
+    if (!List.of("files", "local-ca", "acme").contains(config.tlsMode())) {
+      throw new IllegalArgumentException(
+          "VMCTL_TLS_MODE must be files, local-ca or acme, not '" + config.tlsMode() + "'");
+    }
     if ("files".equals(config.tlsMode())) {
       return new CertificateSources(
           new PemCertificateStore(config.tlsDirs(), Clock.systemUTC(), Duration.ofSeconds(10)),
           Http01Challenges.NONE,
           () -> {});
     }
-    Map<String, String> env = new HashMap<>(System.getenv());
+    Map<String, String> env = new HashMap<>(environment);
     env.put("VMCTL_DOMAIN", config.domain().host());
     return CertificateSources.fromEnv(env, client, registry);
   }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GatewayConfigTest {
   @Test
@@ -42,12 +43,20 @@ class GatewayConfigTest {
     assertThatThrownBy(
             () ->
                 HttpsGatewayMain.certificates(
-                    GatewayConfig.fromEnv(Map.of("VMCTL_TLS_MODE", "acme"))))
-        .hasMessageContaining("not available");
-    assertThatThrownBy(
-            () ->
-                HttpsGatewayMain.certificates(
-                    GatewayConfig.fromEnv(Map.of("VMCTL_TLS_MODE", "magic"))))
+                    GatewayConfig.fromEnv(Map.of("VMCTL_TLS_MODE", "magic")), Map.of(), null, null))
         .hasMessageContaining("files, local-ca or acme");
+  }
+
+  @Test
+  void localCaModeServesTheDomainsHostPartNotItsPort(@TempDir Path dir) throws Exception {
+    Map<String, String> env =
+        Map.of(
+            "VMCTL_TLS_MODE", "local-ca",
+            "VMCTL_DOMAIN", "vm.localhost:8443",
+            "VMCTL_LOCAL_CA_DIR", dir.toString());
+    var sources = HttpsGatewayMain.certificates(GatewayConfig.fromEnv(env), env, null, null);
+    assertThat(sources.store().forServerName("web.vm.localhost")).isPresent();
+    assertThat(sources.store().forServerName("web.other.example")).isEmpty();
+    assertThat(dir.resolve("ca.crt")).exists();
   }
 }
