@@ -51,6 +51,12 @@ jump() { ssh -F "$WORK/ssh_config" -J "localhost:$SSH_PORT" "vmctl@$1" "${@:2}";
 https_code() { curl -s -o "$WORK/body" -w '%{http_code}' --cacert "$CA" "$@"; }
 now_ms() { date +%s%3N; }
 
+# What an earlier, interrupted journey left (its GitOps VMs hold the name web) goes first.
+if kubectl get namespace user-ada >/dev/null 2>&1; then
+  kubectl delete -n user-ada vm,share --all --wait=true >/dev/null
+fi
+kubectl delete -n user-me vm web --ignore-not-found --wait=true >/dev/null
+
 step "ssh gateway: whoami"
 gw whoami >"$WORK/whoami.out"
 grep -qi "^user: *me$" "$WORK/whoami.out" || fail "whoami does not say User me"
