@@ -60,6 +60,7 @@ class SshSafetyKubeTest {
             }
           }
           out.flush();
+          socket.shutdownOutput(); // a truncated stream: EOF mid-handshake
           drain(socket.getInputStream());
         } catch (java.io.IOException e) {
           // the gateway closing on us is the right answer
@@ -82,8 +83,10 @@ class SshSafetyKubeTest {
       Path key = gw.register("rl-" + suffix, "rl-" + suffix + "@example.com");
       for (int i = 0; i < 3; i++) { // connections that never authenticate count as failures
         try (Socket socket = new Socket("127.0.0.1", gw.port())) {
+          socket.setSoTimeout(2000);
           socket.getOutputStream().write("SSH-2.0-probe\r\n".getBytes(StandardCharsets.US_ASCII));
           socket.getOutputStream().write(new byte[64]);
+          socket.shutdownOutput();
           drain(socket.getInputStream());
         } catch (java.io.IOException e) {
           // closed by the gateway
