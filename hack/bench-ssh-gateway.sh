@@ -11,8 +11,11 @@ VMCTL_KUBE_BINARIES="${VMCTL_KUBE_BINARIES:-$(kube_binaries | tail -1)}"
 export VMCTL_KUBE_BINARIES
 # The reactor builds what the gateway needs (no install into ~/.m2); SshGatewayBench is not
 # matched by Surefire's default includes, so only -Dtest runs it.
+out="$VMCTL_ROOT/ssh-gateway/target/bench-ssh-gateway.txt"
+rm -f "$out"
 mvn -B -q -ntp -pl ssh-gateway -am verify -Dspotless.check.skip=true \
   -Dtest=SshGatewayBench -Dsurefire.failIfNoSpecifiedTests=false \
   -Dbench.mib="${MIB:-128}" -Dbench.rounds="${ROUNDS:-3}" -Dbench.connects="${CONNECTS:-15}" \
-  -DargLine="-Dbench.mib=${MIB:-128} -Dbench.rounds=${ROUNDS:-3} -Dbench.connects=${CONNECTS:-15}" \
-  2>&1 | grep '^BENCH' | sed 's/^BENCH //'
+  -DargLine="-Dbench.mib=${MIB:-128} -Dbench.rounds=${ROUNDS:-3} -Dbench.connects=${CONNECTS:-15} -Dbench.out=$out" \
+  >/dev/null 2>&1 || { echo "benchmark failed; see ssh-gateway/target/surefire-reports" >&2; exit 1; }
+cat "$out"

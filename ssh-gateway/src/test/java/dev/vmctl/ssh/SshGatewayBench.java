@@ -101,11 +101,16 @@ class SshGatewayBench {
             up = upRate;
             down = downRate;
           }
-          System.out.printf(
-              "BENCH %-16s upload %7.1f MiB/s (ratio %.2f)  download %7.1f MiB/s (ratio %.2f)"
-                  + "  connect+exec %6.1f ms%n",
-              mode[0], upRate, upRate / up, downRate, downRate / down, connect * 1000);
+          report.append(
+              String.format(
+                  "%-16s upload %7.1f MiB/s (ratio %.2f)  download %7.1f MiB/s (ratio %.2f)"
+                      + "  connect+exec %6.1f ms%n",
+                  mode[0], upRate, upRate / up, downRate, downRate / down, connect * 1000));
         }
+        // A file, not stdout: log lines of other threads would interleave with the figures.
+        Path out = Path.of(System.getProperty("bench.out", "target/bench-ssh-gateway.txt"));
+        Files.writeString(out, report);
+        System.out.print(report);
       }
     }
   }
