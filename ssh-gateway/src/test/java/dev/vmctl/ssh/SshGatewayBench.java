@@ -16,7 +16,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Not a test (Surefire's default includes skip it): run by hack/bench-ssh-gateway.sh. Large-file
  * throughput through each proxy mode against direct SSH to the same sshd, and connection set-up
- * time, all with the real OpenSSH client. Prints BENCH lines.
+ * time, all with the real OpenSSH client. Writes the figures to bench.out.
  */
 @ExtendWith(KubeApiServerExtension.class)
 class SshGatewayBench {
@@ -79,9 +79,10 @@ class SshGatewayBench {
             List.of("dd", "if=/dev/urandom", "of=" + file, "bs=1M", "count=" + MIB, "status=none"),
             null,
             null);
-        System.out.printf(
-            "BENCH payload %d MiB, %d rounds (best), %d connects (median)%n",
-            MIB, ROUNDS, CONNECTS);
+        StringBuilder report = new StringBuilder();
+        report.append(
+            String.format(
+                "payload %d MiB, %d rounds (best), %d connects (median)%n", MIB, ROUNDS, CONNECTS));
         double up = 0;
         double down = 0;
         for (String[] mode : new String[][] {{"direct"}, {"proxyjump"}, {"username-routing"}}) {
