@@ -46,12 +46,14 @@ public final class SshGateway implements AutoCloseable {
     SshClient client = SshClient.setUpDefaultClient();
     // VMs sit on the host's private VM network; their host keys are not published anywhere yet.
     client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
+    Throughput.apply(client);
     client.start();
 
     SshServer server = SshServer.setUpDefaultServer();
     server.setHost("0.0.0.0");
     server.setPort(config.port());
     server.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
+    Throughput.apply(server);
     FailureLimiter limiter =
         new FailureLimiter(config.maxAuthFailures(), config.authFailureWindow(), context.clock());
     KeyAuthenticator authenticator =
