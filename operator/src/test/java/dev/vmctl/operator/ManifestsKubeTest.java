@@ -37,6 +37,50 @@ class ManifestsKubeTest {
   }
 
   @Test
+  void theWholeTreeAndTheServiceMonitorsPassServerSideDryRun(KubeEnv env) {
+    Path manifests = Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests");
+    env.kubectlWithInput(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: vmctl-system\n", "apply", "-f", "-");
+    KubeEnv.Result all = env.kubectl("apply", "--dry-run=server", "-k", manifests.toString());
+    assertThat(all.ok()).as(all.stderr()).isTrue();
+    assertThat(all.stdout())
+        .contains(
+            "deployment.apps/vmctl-operator",
+            "daemonset.apps/vmctl-node-daemon",
+            "deployment.apps/vmctl-ssh-gateway",
+            "deployment.apps/vmctl-https-gateway");
+    // ServiceMonitors need Prometheus Operator's CRD; a minimal stand-in makes them checkable.
+    KubeEnv.Result crd = env.kubectlWithInput(SERVICE_MONITOR_CRD, "apply", "-f", "-");
+    assertThat(crd.ok()).as(crd.stderr()).isTrue();
+    env.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com");
+    KubeEnv.Result monitors =
+        env.kubectl("apply", "--dry-run=server", "-k", manifests.resolve("monitoring").toString());
+    assertThat(monitors.ok()).as(monitors.stderr()).isTrue();
+    assertThat(monitors.stdout())
+        .contains("servicemonitor.monitoring.coreos.com/vmctl-https-gateway");
+  }
+
+  private static final String SERVICE_MONITOR_CRD =
+      """
+      apiVersion: apiextensions.k8s.io/v1
+      kind: CustomResourceDefinition
+      metadata:
+        name: servicemonitors.monitoring.coreos.com
+      spec:
+        group: monitoring.coreos.com
+        scope: Namespaced
+        names: {kind: ServiceMonitor, plural: servicemonitors, singular: servicemonitor}
+        versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                x-kubernetes-preserve-unknown-fields: true
+      """;
+
+  @Test
   void operatorRoleCannotCreateOrDeleteVmsOrListSecrets(KubeEnv env) {
     Path manifests = Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests");
     KubeEnv.Result applied =

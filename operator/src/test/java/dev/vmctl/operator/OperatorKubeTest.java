@@ -165,7 +165,7 @@ class OperatorKubeTest {
               Conditions.find(pending.getStatus().conditions, "Scheduled")
                   .orElseThrow()
                   .getMessage())
-          .contains("1 host lack CPUs: need 4, largest free 2");
+          .contains("1 host lacks CPUs: need 4, largest free 2");
       try (FakeNodeDaemon big =
           new FakeNodeDaemon(client, Map.of("big-1", Map.of("t", "unsched")), 16, "32Gi")) {
         VirtualMachine placed = awaitVm(n, "big", OperatorKubeTest::scheduled);

@@ -143,6 +143,7 @@ public final class Placement {
       String count = hosts.size() + (hosts.size() == 1 ? " host" : " hosts");
       String is = hosts.size() == 1 ? " is" : " are";
       String does = hosts.size() == 1 ? " does" : " do";
+      String lack = hosts.size() == 1 ? " lacks" : " lack";
       Amounts demand = request.demand();
       parts.add(
           switch (entry.getKey()) {
@@ -157,22 +158,25 @@ public final class Placement {
                         .map(e -> e.getKey() + "=" + e.getValue())
                         .sorted()
                         .collect(Collectors.joining(","));
-            case IMAGE -> count + " lack image " + request.image();
+            case IMAGE -> count + lack + " image " + request.image();
             case CPUS ->
                 count
-                    + " lack CPUs: need "
+                    + lack
+                    + " CPUs: need "
                     + demand.cpus()
                     + ", largest free "
                     + largest(cluster, hosts, Amounts::cpus);
             case MEMORY ->
                 count
-                    + " lack memory: need "
+                    + lack
+                    + " memory: need "
                     + Amounts.human(demand.memory())
                     + ", largest free "
                     + Amounts.human(largest(cluster, hosts, Amounts::memory));
             case DISK ->
                 count
-                    + " lack disk: need "
+                    + lack
+                    + " disk: need "
                     + Amounts.human(demand.disk())
                     + ", largest free "
                     + Amounts.human(largest(cluster, hosts, Amounts::disk));

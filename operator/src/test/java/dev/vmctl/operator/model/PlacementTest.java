@@ -99,7 +99,7 @@ class PlacementTest {
             new Amounts(4, GI, GI), Map.of("zone", "a"), "debian-12", false, null);
     assertThat(Placement.decide(r, cluster(hosts, Map.of()), Strategy.PACK).message())
         .isEqualTo(
-            "1 host does not match nodeSelector zone=a; 1 host lack image debian-12; 1 host lack CPUs: need 4, largest free 2");
+            "1 host does not match nodeSelector zone=a; 1 host lacks image debian-12; 1 host lacks CPUs: need 4, largest free 2");
     var fetchable =
         new Placement.Request(new Amounts(4, GI, GI), Map.of("zone", "a"), "debian-12", true, null);
     assertThat(Placement.decide(fetchable, cluster(hosts, Map.of()), Strategy.PACK).host())
@@ -124,6 +124,6 @@ class PlacementTest {
                     cluster(hosts, Map.of("a", new Amounts(4, GI, 0))),
                     Strategy.PACK)
                 .message())
-        .isEqualTo("1 host lack CPUs: need 1, largest free 0");
+        .isEqualTo("1 host lacks CPUs: need 1, largest free 0");
   }
 }
