@@ -12,12 +12,14 @@ import java.util.concurrent.Executors;
 /** {@code /metrics} (Prometheus text) and {@code /healthz} for the probes. */
 final class MetricsServer implements AutoCloseable {
   private final HttpServer server;
+  private final java.util.concurrent.ExecutorService executor =
+      Executors.newSingleThreadExecutor(SshGateway.named("vmctl-ssh-http-"));
 
   MetricsServer(int port, PrometheusMeterRegistry registry) throws IOException {
     server = HttpServer.create(new InetSocketAddress(port), 16);
     server.createContext("/metrics", ex -> reply(ex, registry.scrape()));
     server.createContext("/healthz", ex -> reply(ex, "ok\n"));
-    server.setExecutor(Executors.newSingleThreadExecutor(SshGateway.named("vmctl-ssh-http-")));
+    server.setExecutor(executor);
     server.start();
   }
 
@@ -37,5 +39,6 @@ final class MetricsServer implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    executor.shutdownNow();
   }
 }
