@@ -41,7 +41,9 @@ class ManifestsKubeTest {
     Path manifests = Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests");
     env.kubectlWithInput(
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: vmctl-system\n", "apply", "-f", "-");
-    KubeEnv.Result all = env.kubectl("apply", "--dry-run=server", "-k", manifests.toString());
+    KubeEnv.Result all =
+        env.kubectl(
+            "apply", "--namespace=vmctl-system", "--dry-run=server", "-k", manifests.toString());
     assertThat(all.ok()).as(all.stderr()).isTrue();
     assertThat(all.stdout())
         .contains(
@@ -54,7 +56,12 @@ class ManifestsKubeTest {
     assertThat(crd.ok()).as(crd.stderr()).isTrue();
     env.kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com");
     KubeEnv.Result monitors =
-        env.kubectl("apply", "--dry-run=server", "-k", manifests.resolve("monitoring").toString());
+        env.kubectl(
+            "apply",
+            "--namespace=vmctl-system",
+            "--dry-run=server",
+            "-k",
+            manifests.resolve("monitoring").toString());
     assertThat(monitors.ok()).as(monitors.stderr()).isTrue();
     assertThat(monitors.stdout())
         .contains("servicemonitor.monitoring.coreos.com/vmctl-https-gateway");
