@@ -1,9 +1,7 @@
 package dev.vmctl.gateway;
 
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,27 +49,12 @@ public final class GatewayKey {
 
   /** Reads the key from the Secret, creating the Secret when it does not exist yet. */
   public static byte[] loadOrCreate(KubernetesClient client, String namespace) {
-    Secret secret = client.secrets().inNamespace(namespace).withName(SECRET_NAME).get();
-    if (secret == null) {
-      Secret fresh =
-          new SecretBuilder()
-              .withNewMetadata()
-              .withName(SECRET_NAME)
-              .withNamespace(namespace)
-              .withLabels(Map.of("app.kubernetes.io/part-of", "vmctl"))
-              .endMetadata()
-              .withType("Opaque")
-              .withData(Map.of(DATA_KEY, Base64.getEncoder().encodeToString(random())))
-              .build();
-      try {
-        secret = client.resource(fresh).create();
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409) {
-          throw e;
-        }
-        secret = client.secrets().inNamespace(namespace).withName(SECRET_NAME).get();
-      }
-    }
+    Secret secret =
+        CreateOnceSecret.getOrCreate(
+            client,
+            namespace,
+            SECRET_NAME,
+            () -> Map.of(DATA_KEY, Base64.getEncoder().encodeToString(random())));
     byte[] key = Base64.getDecoder().decode(secret.getData().get(DATA_KEY));
     if (key.length < LENGTH) {
       throw new IllegalStateException(

@@ -1,9 +1,8 @@
 package dev.vmctl.ssh;
 
+import dev.vmctl.gateway.CreateOnceSecret;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -56,33 +55,18 @@ public final class PersistedKeyPair {
   }
 
   public static KeyPair loadOrCreate(KubernetesClient client, String namespace, String name) {
-    Secret secret = client.secrets().inNamespace(namespace).withName(name).get();
-    if (secret == null) {
-      KeyPair fresh = generate();
-      Base64.Encoder b64 = Base64.getEncoder();
-      String[] encoded = encode(fresh).split("\n");
-      Secret wanted =
-          new SecretBuilder()
-              .withNewMetadata()
-              .withName(name)
-              .withNamespace(namespace)
-              .withLabels(Map.of("app.kubernetes.io/part-of", "vmctl"))
-              .endMetadata()
-              .withType("Opaque")
-              .withData(
-                  Map.of(
-                      PRIVATE, b64.encodeToString(encoded[0].getBytes(StandardCharsets.US_ASCII)),
-                      PUBLIC, b64.encodeToString(encoded[1].getBytes(StandardCharsets.US_ASCII))))
-              .build();
-      try {
-        secret = client.resource(wanted).create();
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409) {
-          throw e;
-        }
-        secret = client.secrets().inNamespace(namespace).withName(name).get();
-      }
-    }
+    Secret secret =
+        CreateOnceSecret.getOrCreate(
+            client,
+            namespace,
+            name,
+            () -> {
+              Base64.Encoder b64 = Base64.getEncoder();
+              String[] encoded = encode(generate()).split("\n");
+              return Map.of(
+                  PRIVATE, b64.encodeToString(encoded[0].getBytes(StandardCharsets.US_ASCII)),
+                  PUBLIC, b64.encodeToString(encoded[1].getBytes(StandardCharsets.US_ASCII)));
+            });
     Base64.Decoder b64d = Base64.getDecoder();
     return decode(
         new String(b64d.decode(secret.getData().get(PRIVATE)), StandardCharsets.US_ASCII),

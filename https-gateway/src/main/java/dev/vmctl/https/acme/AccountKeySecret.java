@@ -1,9 +1,8 @@
 package dev.vmctl.https.acme;
 
+import dev.vmctl.gateway.CreateOnceSecret;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.util.Base64;
@@ -21,28 +20,12 @@ public final class AccountKeySecret {
   private AccountKeySecret() {}
 
   public static KeyPair loadOrCreate(KubernetesClient client, String namespace) {
-    Secret secret = client.secrets().inNamespace(namespace).withName(SECRET_NAME).get();
-    if (secret == null) {
-      Secret fresh =
-          new SecretBuilder()
-              .withNewMetadata()
-              .withName(SECRET_NAME)
-              .withNamespace(namespace)
-              .withLabels(Map.of("app.kubernetes.io/part-of", "vmctl"))
-              .endMetadata()
-              .withType("Opaque")
-              .withData(
-                  Map.of(DATA_KEY, Base64.getEncoder().encodeToString(pem(Keys.newEcKeyPair()))))
-              .build();
-      try {
-        secret = client.resource(fresh).create();
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409) {
-          throw e;
-        }
-        secret = client.secrets().inNamespace(namespace).withName(SECRET_NAME).get();
-      }
-    }
+    Secret secret =
+        CreateOnceSecret.getOrCreate(
+            client,
+            namespace,
+            SECRET_NAME,
+            () -> Map.of(DATA_KEY, Base64.getEncoder().encodeToString(pem(Keys.newEcKeyPair()))));
     String text =
         new String(
             Base64.getDecoder().decode(secret.getData().get(DATA_KEY)), StandardCharsets.US_ASCII);
