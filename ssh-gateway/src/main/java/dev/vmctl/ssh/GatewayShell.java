@@ -1,21 +1,17 @@
 package dev.vmctl.ssh;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import org.apache.sshd.server.Environment;
-import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.command.Command;
 
 /**
  * The gateway's own session: one command ({@code ssh gw ls}) or an interactive shell with a prompt.
  * An unregistered key is first asked for an email address.
  */
-final class GatewayShell implements Command {
+final class GatewayShell extends StreamCommand {
   static final String PROMPT = "vmctl> ";
   private static final int REGISTER_TRIES = 3;
 
@@ -23,10 +19,6 @@ final class GatewayShell implements Command {
   private final dev.vmctl.gateway.Directory directory;
   private final ExecutorService threads;
   private final String command; // null for an interactive shell
-  private InputStream in;
-  private OutputStream out;
-  private OutputStream err;
-  private ExitCallback exit;
   private Future<?> running;
 
   GatewayShell(
@@ -38,26 +30,6 @@ final class GatewayShell implements Command {
     this.directory = directory;
     this.threads = threads;
     this.command = command;
-  }
-
-  @Override
-  public void setInputStream(InputStream in) {
-    this.in = in;
-  }
-
-  @Override
-  public void setOutputStream(OutputStream out) {
-    this.out = out;
-  }
-
-  @Override
-  public void setErrorStream(OutputStream err) {
-    this.err = err;
-  }
-
-  @Override
-  public void setExitCallback(ExitCallback callback) {
-    this.exit = callback;
   }
 
   @Override

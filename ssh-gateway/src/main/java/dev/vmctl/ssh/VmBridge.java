@@ -18,10 +18,8 @@ import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.session.ClientSession;
 import org.apache.sshd.common.channel.PtyChannelConfiguration;
 import org.apache.sshd.server.Environment;
-import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.Signal;
 import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.command.Command;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * proxy key and bridges a shell (with PTY and window changes), a command, or the sftp subsystem,
  * passing the exit status back.
  */
-final class VmBridge implements Command {
+final class VmBridge extends StreamCommand {
   private static final Logger LOG = LoggerFactory.getLogger(VmBridge.class);
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
@@ -47,10 +45,6 @@ final class VmBridge implements Command {
   private final ExecutorService threads;
   private final Mode mode;
   private final String argument; // the command or subsystem name
-  private InputStream in;
-  private OutputStream out;
-  private OutputStream err;
-  private ExitCallback exit;
   private volatile ClientSession vmSession;
 
   VmBridge(
@@ -66,26 +60,6 @@ final class VmBridge implements Command {
     this.threads = threads;
     this.mode = mode;
     this.argument = argument;
-  }
-
-  @Override
-  public void setInputStream(InputStream in) {
-    this.in = in;
-  }
-
-  @Override
-  public void setOutputStream(OutputStream out) {
-    this.out = out;
-  }
-
-  @Override
-  public void setErrorStream(OutputStream err) {
-    this.err = err;
-  }
-
-  @Override
-  public void setExitCallback(ExitCallback callback) {
-    this.exit = callback;
   }
 
   @Override
