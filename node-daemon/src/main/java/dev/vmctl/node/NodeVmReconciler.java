@@ -403,7 +403,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
             status.ipAddress + "/" + plan.prefix(), plan.gateway(), List.of(), 1500, plan.mac());
         agent.setHostname(plan.name());
         appliedKeys.remove(plan.id()); // a new boot: install the keys again below
-        keys = applyKeys(agent, plan, vm, keys);
+        applyKeys(agent, plan, vm, keys);
         awaitSsh(agent, plan);
         configuredBoot.put(plan.id(), hello.bootId());
         crashes.remove(plan.id());
@@ -486,15 +486,14 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     return plan.cpus() + " CPUs and " + (plan.memoryBytes() >> 20) + "Mi";
   }
 
-  /** Installs the keys when they differ from what this boot last got; returns them. */
-  private List<String> applyKeys(
-      AgentClient agent, VmPlan plan, VirtualMachine vm, List<String> keys) throws IOException {
+  /** Installs the keys when they differ from what this boot last got. */
+  private void applyKeys(AgentClient agent, VmPlan plan, VirtualMachine vm, List<String> keys)
+      throws IOException {
     if (!keys.equals(appliedKeys.get(plan.id()))) {
       agent.setAuthorizedKeys(config.sshUser(), keys);
       appliedKeys.put(plan.id(), keys);
       log.info("{}/{}: {} authorised keys installed", plan.namespace(), plan.name(), keys.size());
     }
-    return keys;
   }
 
   private List<String> authorizedKeys(VirtualMachine vm) {
