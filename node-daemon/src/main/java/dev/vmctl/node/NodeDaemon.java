@@ -8,6 +8,7 @@ import dev.vmctl.node.host.ProcessCommands;
 import dev.vmctl.node.hypervisor.CloudHypervisor;
 import dev.vmctl.node.hypervisor.Hypervisor;
 import dev.vmctl.node.hypervisor.QemuHypervisor;
+import dev.vmctl.node.identity.Identities;
 import dev.vmctl.node.net.Network;
 import dev.vmctl.node.storage.LvmThinStorage;
 import dev.vmctl.node.storage.ReflinkStorage;
@@ -45,7 +46,14 @@ public final class NodeDaemon implements AutoCloseable {
     Network network = new Network(commands, config.netns(), config.bridge(), config.subnet());
     Hypervisor hypervisor = hypervisor(config, commands);
     NodeVmReconciler reconciler =
-        new NodeVmReconciler(client, config, storage, network, hypervisor, registry);
+        new NodeVmReconciler(
+            client,
+            config,
+            storage,
+            network,
+            hypervisor,
+            new Identities(config.stateDir().resolve("identities"), config.subnet()),
+            registry);
     this.operator =
         new Operator(
             o ->

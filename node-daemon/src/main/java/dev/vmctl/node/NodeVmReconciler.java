@@ -13,6 +13,7 @@ import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
 import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.node.hypervisor.Hypervisor;
+import dev.vmctl.node.identity.Identities;
 import dev.vmctl.node.model.AuthorizedKeys;
 import dev.vmctl.node.model.VmPlan;
 import dev.vmctl.node.model.VmPlanner;
@@ -41,7 +42,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -68,17 +68,24 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
   static final Duration SSH_WAIT = Duration.ofSeconds(90);
 
+  /** How long one attempt to reach the agent may take; a booting guest is tried every BOOT_POLL. */
+  static final Duration AGENT_PROBE = Duration.ofSeconds(3);
+
+  static final Duration BOOT_POLL = Duration.ofSeconds(1);
+
   private final KubernetesClient client;
   private final NodeConfig config;
   private final Storage storage;
   private final Network network;
   private final Hypervisor hypervisor;
+  private final Identities identities;
   private final Map<String, String> configuredBoot = new ConcurrentHashMap<>();
   private final Map<String, List<String>> appliedKeys = new ConcurrentHashMap<>();
   private final GatewayKeys gatewayKeys;
   private volatile InformerEventSource<Share, VirtualMachine> shares;
   private volatile InformerEventSource<User, VirtualMachine> users;
   private final Map<String, Instant> lastStart = new ConcurrentHashMap<>();
+  private final Map<String, Instant> configuredAt = new ConcurrentHashMap<>();
   private final Map<String, Integer> crashes = new ConcurrentHashMap<>();
   private final Timer bootToAgent;
   private final EventRecorder events;
@@ -93,12 +100,14 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       Storage storage,
       Network network,
       Hypervisor hypervisor,
+      Identities identities,
       MeterRegistry registry) {
     this.client = client;
     this.config = config;
     this.storage = storage;
     this.network = network;
     this.hypervisor = hypervisor;
+    this.identities = identities;
     this.gatewayKeys =
         new GatewayKeys(client, config.gatewayNamespace(), RESYNC, java.time.Clock.systemUTC());
     this.bootToAgent =
@@ -162,36 +171,34 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       throws Exception {
     cache = context.getPrimaryCache();
     VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
-    Instant now = Instant.now();
     VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
     Long generation = vm.getMetadata().getGeneration();
 
-    // 1. Identity, recorded before anything uses it, so it survives any crash after this point.
-    if (status.ipAddress == null || status.macAddress == null || status.vsockCid == null) {
-      List<VirtualMachine> others =
-          context
-              .getPrimaryCache()
-              .list()
-              .filter(o -> !o.getMetadata().getUid().equals(vm.getMetadata().getUid()))
-              .toList();
-      Set<String> usedIps =
-          others.stream()
-              .map(o -> o.getStatus() == null ? null : o.getStatus().ipAddress)
-              .filter(Objects::nonNull)
-              .collect(Collectors.toSet());
-      Set<Long> usedCids =
-          others.stream()
-              .map(o -> o.getStatus() == null ? null : o.getStatus().vsockCid)
-              .filter(Objects::nonNull)
-              .collect(Collectors.toSet());
-      if (status.ipAddress == null) {
-        status.ipAddress = config.subnet().firstFree(usedIps);
+    // 1. Identity, claimed and recorded before anything uses it, so it survives any crash.
+    if (!identityHeld(vm, status, plan)) {
+      if (hypervisor.isRunning(plan)) {
+        // Another VM holds this address (a duplicate from before claims existed): it must not stay
+        // reachable under it. Stop, take a fresh identity and boot again.
+        stopGuest(plan);
       }
-      status.macAddress = plan.mac();
-      if (status.vsockCid == null) {
-        status.vsockCid = VmPlanner.vsockCid(usedCids);
+      Identities.Identity identity =
+          identities.reserve(vm.getMetadata().getUid(), this::hostVmsFromApiServer);
+      if (status.ipAddress != null && !status.ipAddress.equals(identity.ip())) {
+        events.warning(
+            vm,
+            "IdentityConflict",
+            "Address "
+                + status.ipAddress
+                + " or vsock CID "
+                + status.vsockCid
+                + " belongs to another VM on this host; this VM now uses "
+                + identity.ip()
+                + ".");
       }
-      Phases.set(status, VmPhase.Provisioning, now);
+      status.ipAddress = identity.ip();
+      status.macAddress = identity.mac();
+      status.vsockCid = identity.cid();
+      Phases.set(status, VmPhase.Provisioning, Instant.now());
       write(vm, status); // recorded before use: a crash after this reuses the same identity
       plan = VmPlanner.plan(vm, config.stateDir(), config.subnet()); // now with the identity
     }
@@ -199,11 +206,11 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     // 2. Halted: keep volumes and address, no process.
     if (vm.getSpec().runStrategy == RunStrategy.Halted) {
       if (hypervisor.isRunning(plan)) {
-        Phases.set(status, VmPhase.Stopping, now);
+        Phases.set(status, VmPhase.Stopping, Instant.now());
         write(vm, status);
         stopGuest(plan);
       }
-      Phases.set(status, VmPhase.Stopped, now);
+      Phases.set(status, VmPhase.Stopped, Instant.now());
       status.conditions =
           Conditions.set(
               status.conditions,
@@ -212,7 +219,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               "Halted",
               "runStrategy is Halted.",
               generation,
-              now);
+              Instant.now());
       write(vm, status);
       return UpdateControl.noUpdate();
     }
@@ -237,7 +244,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
                   + plan.tap()
                   + " ready.",
               generation,
-              now);
+              Instant.now());
     }
 
     // 4. Restart requested by annotation (kubectl rollout restart style).
@@ -247,7 +254,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       if (running) {
         log.info("restarting {}/{} as requested at {}", plan.namespace(), plan.name(), requested);
         events.normal(vm, "Restarting", "Restart requested at " + requested + ".");
-        Phases.set(status, VmPhase.Stopping, now);
+        Phases.set(status, VmPhase.Stopping, Instant.now());
         write(vm, status);
         stopGuest(plan);
         running = false;
@@ -260,7 +267,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     if (!running) {
       boolean wasUp = status.phase == VmPhase.Running || status.phase == VmPhase.Paused;
       if (wasUp && crashedCleanly(plan) && vm.getSpec().runStrategy == RunStrategy.RerunOnFailure) {
-        Phases.set(status, VmPhase.Stopped, now);
+        Phases.set(status, VmPhase.Stopped, Instant.now());
         status.conditions =
             Conditions.set(
                 status.conditions,
@@ -269,7 +276,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
                 "GuestPoweredOff",
                 "The guest powered itself off.",
                 generation,
-                now);
+                Instant.now());
         write(vm, status);
         return UpdateControl.noUpdate();
       }
@@ -294,7 +301,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
             backoff.toSeconds());
       }
       events.normal(vm, "Starting", "Booting the guest with " + hypervisor.kind() + ".");
-      Phases.set(status, VmPhase.Starting, now);
+      Phases.set(status, VmPhase.Starting, Instant.now());
       status.conditions =
           Conditions.set(
               status.conditions,
@@ -303,7 +310,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               "Booting",
               "The hypervisor is booting the guest.",
               generation,
-              now);
+              Instant.now());
       write(vm, status);
       Files.deleteIfExists(plan.consoleLog());
       hypervisor.start(plan, root, data);
@@ -341,7 +348,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
                   + VirtualMachine.RESTARTED_AT_ANNOTATION
                   + "=$(date -Iseconds) --overwrite).",
               generation,
-              now);
+              Instant.now());
     } else if (Conditions.isTrue(status.conditions, "RestartRequired")) {
       status.conditions =
           Conditions.set(
@@ -351,7 +358,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               "SizeApplied",
               "The VM runs with the size in its spec.",
               generation,
-              now);
+              Instant.now());
     }
 
     // 6. Paused.
@@ -359,7 +366,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       if (!hypervisor.isPaused(plan)) {
         hypervisor.pause(plan);
       }
-      Phases.set(status, VmPhase.Paused, now);
+      Phases.set(status, VmPhase.Paused, Instant.now());
       status.conditions =
           Conditions.set(
               status.conditions,
@@ -368,7 +375,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               "PausedBySpec",
               "spec.paused is true.",
               generation,
-              now);
+              Instant.now());
       status.observedGeneration = generation;
       write(vm, status);
       return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
@@ -382,37 +389,32 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               "Resumed",
               "spec.paused is false.",
               generation,
-              now);
+              Instant.now());
     }
 
-    // 7. Guest configuration through the agent, once per boot; keys whenever they change.
-    Instant agentStart = Instant.now();
+    // 7. Guest configuration through the agent, once per boot; keys whenever they change. Never
+    // waits on the guest: one short attempt per pass, and a guest still booting gets another pass
+    // in a second, so a delete or any other VM's event is never stuck behind a boot.
     List<String> keys = authorizedKeys(vm);
+    Instant bootStarted = bootStarted(plan);
     try (AgentClient agent =
-        AgentClient.connectWithRetry(
-            plan.vsockSocket(), AgentClient.AGENT_PORT, Instant.now().plus(AGENT_WAIT))) {
-      AgentClient.Hello hello = agent.hello(Duration.ofSeconds(10));
+        AgentClient.connectHybridVsock(plan.vsockSocket(), AgentClient.AGENT_PORT, AGENT_PROBE)) {
+      AgentClient.Hello hello = agent.hello(AGENT_PROBE);
       if (!hello.bootId().equals(configuredBoot.get(plan.id()))) {
-        lastStart.computeIfPresent(
-            plan.id(),
-            (k, t) -> {
-              bootToAgent.record(Duration.between(t, Instant.now()));
-              return t;
-            });
+        bootToAgent.record(Duration.between(bootStarted, Instant.now()));
         agent.configureNetwork(
             status.ipAddress + "/" + plan.prefix(), plan.gateway(), List.of(), 1500, plan.mac());
         agent.setHostname(plan.name());
         appliedKeys.remove(plan.id()); // a new boot: install the keys again below
-        applyKeys(agent, plan, vm, keys);
-        awaitSsh(agent, plan);
         configuredBoot.put(plan.id(), hello.bootId());
+        configuredAt.put(plan.id(), Instant.now());
         crashes.remove(plan.id());
         log.info(
-            "{}/{} configured (boot {}), agent after {} ms",
+            "{}/{} configured (boot {}), agent {} ms after the boot started",
             plan.namespace(),
             plan.name(),
             hello.bootId(),
-            Duration.between(agentStart, Instant.now()).toMillis());
+            Duration.between(bootStarted, Instant.now()).toMillis());
       }
       // Keys change without a reboot (a key added, a Share created or expired): measure, act.
       applyKeys(agent, plan, vm, keys);
@@ -426,7 +428,23 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       // The HTTPS gateway serves the guest's web port from here when spec.http.port is unset.
       guest.listeningPorts = agent.ports().stream().distinct().sorted().toList();
       status.guest = guest;
+      // Ready means reachable: sshd starts after the agent; give it SSH_WAIT, then go on anyway.
+      Instant configured = configuredAt.getOrDefault(plan.id(), Instant.now());
+      if (!guest.listeningPorts.contains(22)
+          && status.phase != VmPhase.Running
+          && Instant.now().isBefore(configured.plus(SSH_WAIT))) {
+        write(vm, status);
+        return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(BOOT_POLL);
+      }
     } catch (IOException e) {
+      if (status.phase == VmPhase.Starting
+          && Instant.now().isBefore(bootStarted.plus(AGENT_WAIT))) {
+        write(vm, status); // still booting: look again in a moment
+        return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(BOOT_POLL);
+      }
+      if (!Conditions.sameReason(status.conditions, "Ready", "AgentUnreachable")) {
+        events.warning(vm, "AgentUnreachable", "The guest agent did not answer: " + e.getMessage());
+      }
       status.conditions =
           Conditions.set(
               status.conditions,
@@ -435,16 +453,16 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
               "AgentUnreachable",
               "The guest agent did not answer: " + e.getMessage(),
               generation,
-              now);
+              Instant.now());
       write(vm, status);
-      throw e; // JOSDK retries with backoff
+      return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
     }
     boolean firstRun = status.phaseTransitions.stream().noneMatch(t -> t.phase == VmPhase.Running);
     if (status.phase != VmPhase.Running) {
       events.normal(
           vm, "Running", "The guest agent answered; the guest is configured and reachable.");
     }
-    Phases.set(status, VmPhase.Running, now);
+    Phases.set(status, VmPhase.Running, Instant.now());
     if (firstRun) {
       recordPhaseTimings(vm, status);
     }
@@ -457,29 +475,18 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
             "AgentConnected",
             "The guest agent answered and the guest is configured.",
             generation,
-            now);
+            Instant.now());
     write(vm, status);
     return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
   }
 
-  /** Ready means reachable: wait (bounded) for the guest's sshd, which starts after the agent. */
-  private static void awaitSsh(AgentClient agent, VmPlan plan) throws IOException {
-    Instant deadline = Instant.now().plus(SSH_WAIT);
-    while (Instant.now().isBefore(deadline)) {
-      if (agent.ports().contains(22)) {
-        return;
-      }
-      try {
-        Thread.sleep(250);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+  /** When this VM's current boot started (the file survives daemon restarts). */
+  private static Instant bootStarted(VmPlan plan) {
+    try {
+      return Files.getLastModifiedTime(plan.dir().resolve("booted-with")).toInstant();
+    } catch (IOException e) {
+      return Instant.now();
     }
-    log.warn(
-        "{}: no sshd listening after {}s; marking Ready anyway (custom image?)",
-        plan.name(),
-        SSH_WAIT.toSeconds());
   }
 
   private static String bootedWith(VmPlan plan) {
@@ -621,11 +628,44 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     network.removeTap(plan.tap());
     storage.remove(plan);
     deleteTree(plan.dir());
+    identities.release(vm.getMetadata().getUid()); // last: nothing uses the address any more
     configuredBoot.remove(plan.id());
     appliedKeys.remove(plan.id());
     lastStart.remove(plan.id());
+    configuredAt.remove(plan.id());
     crashes.remove(plan.id());
     return DeleteControl.defaultDelete();
+  }
+
+  /**
+   * Whether the identity in status is this VM's claim (adopting one recorded before claims
+   * existed). False when it has none, or when another VM holds its address or CID.
+   */
+  private boolean identityHeld(VirtualMachine vm, VirtualMachineStatus status, VmPlan plan)
+      throws IOException {
+    return status.ipAddress != null
+        && status.macAddress != null
+        && status.vsockCid != null
+        && config.subnet().contains(status.ipAddress)
+        && identities.adopt(vm.getMetadata().getUid(), status.ipAddress, status.vsockCid);
+  }
+
+  /** This host's VMs from the API server itself: the informer cache may lag behind a claim. */
+  private List<Identities.Holder> hostVmsFromApiServer() {
+    return client
+        .resources(VirtualMachine.class)
+        .inAnyNamespace()
+        .withLabel(VirtualMachine.NODE_LABEL, config.hostName())
+        .list()
+        .getItems()
+        .stream()
+        .map(
+            v ->
+                new Identities.Holder(
+                    v.getMetadata().getUid(),
+                    v.getStatus() == null ? null : v.getStatus().ipAddress,
+                    v.getStatus() == null ? null : v.getStatus().vsockCid))
+        .toList();
   }
 
   private void write(VirtualMachine vm, VirtualMachineStatus status) {

@@ -35,12 +35,16 @@ public final class VmctlOperator implements AutoCloseable {
   private final VmReconciler vms;
   private final HttpServer http;
   private final AtomicBoolean leader = new AtomicBoolean();
+  private final AtomicBoolean lostLeadership = new AtomicBoolean();
+  private final Runnable afterLostLeadership;
   private final String identity;
   private final PrometheusMeterRegistry registry;
 
-  private VmctlOperator(KubernetesClient client, OperatorConfig config, String identity)
+  private VmctlOperator(
+      KubernetesClient client, OperatorConfig config, String identity, Runnable afterLostLeadership)
       throws IOException {
     this.identity = identity;
+    this.afterLostLeadership = afterLostLeadership;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Clock clock = Clock.systemUTC();
     Duration lease = config.leaseDuration();
@@ -57,10 +61,7 @@ public final class VmctlOperator implements AutoCloseable {
                   log.info("{} became leader", identity);
                   leader.set(true);
                 },
-                () -> {
-                  log.info("{} stopped leading", identity);
-                  leader.set(false);
-                },
+                this::stoppedLeading,
                 newLeader -> log.info("leader is now {}", newLeader)),
             false);
     this.operator =
@@ -72,7 +73,7 @@ public final class VmctlOperator implements AutoCloseable {
                     .withCloseClientOnStop(false)
                     .withUseSSAToPatchPrimaryResource(false));
     Ledger ledger = new Ledger();
-    this.vms = new VmReconciler(client, config, ledger, clock, registry);
+    this.vms = new VmReconciler(client, config, ledger, clock, registry, lostLeadership::get);
     operator.register(vms, o -> o.withItemStore(new TrimmingItemStore<>()));
     operator.register(new QuotaReconciler(), o -> o.withItemStore(new TrimmingItemStore<>()));
     operator.register(
@@ -83,12 +84,54 @@ public final class VmctlOperator implements AutoCloseable {
     http.createContext("/metrics", ex -> respond(ex, 200, registry.scrape()));
     http.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));
     http.createContext(
-        "/readyz", ex -> respond(ex, 200, leader.get() ? "ok: leader\n" : "ok: standby\n"));
+        "/readyz",
+        ex -> {
+          if (lostLeadership.get()) {
+            respond(ex, 503, "lost leadership: stopping\n");
+          } else {
+            respond(ex, 200, leader.get() ? "ok: leader\n" : "ok: standby\n");
+          }
+        });
   }
 
+  /**
+   * A leader that could not renew its lease must assume another replica leads now: its ledger is
+   * stale, and scheduling on would double-book hosts (issue 22). It stops reconciling at once (the
+   * reconcilers check the flag before every decision), stops the controllers, then runs {@code
+   * afterLostLeadership}: in the real process that exits, and the Deployment restarts it as a fresh
+   * standby that rejoins the election with a ledger rebuilt from the API server.
+   */
+  private void stoppedLeading() {
+    boolean wasLeader = leader.getAndSet(false);
+    if (!wasLeader) {
+      return;
+    }
+    lostLeadership.set(true);
+    log.error("{} lost leadership; stopping all reconciling", identity);
+    Thread stopper =
+        new Thread(
+            () -> {
+              try {
+                close();
+              } finally {
+                afterLostLeadership.run();
+              }
+            },
+            "lost-leadership");
+    stopper.setDaemon(true);
+    stopper.start();
+  }
+
+  /** In-process (tests, local runs): a lost leadership stops this instance, the JVM stays. */
   public static VmctlOperator start(KubernetesClient client, OperatorConfig config, String identity)
       throws IOException {
-    VmctlOperator vmctl = new VmctlOperator(client, config, identity);
+    return start(client, config, identity, () -> {});
+  }
+
+  public static VmctlOperator start(
+      KubernetesClient client, OperatorConfig config, String identity, Runnable afterLostLeadership)
+      throws IOException {
+    VmctlOperator vmctl = new VmctlOperator(client, config, identity, afterLostLeadership);
     vmctl.http.start();
     vmctl.operator.start();
     log.info("operator {} started; metrics on :{}", identity, vmctl.httpPort());
@@ -97,6 +140,11 @@ public final class VmctlOperator implements AutoCloseable {
 
   public boolean isLeader() {
     return leader.get();
+  }
+
+  /** True once this instance lost its lease: it reconciles nothing any more. */
+  public boolean lostLeadership() {
+    return lostLeadership.get();
   }
 
   public String identity() {
@@ -130,7 +178,8 @@ public final class VmctlOperator implements AutoCloseable {
         System.getenv()
             .getOrDefault("POD_NAME", "operator-" + UUID.randomUUID().toString().substring(0, 8));
     KubernetesClient client = new KubernetesClientBuilder().build();
-    VmctlOperator vmctl = start(client, config, identity);
+    // Exit on a lost lease (status 1); the Deployment starts a fresh standby.
+    VmctlOperator vmctl = start(client, config, identity, () -> System.exit(1));
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

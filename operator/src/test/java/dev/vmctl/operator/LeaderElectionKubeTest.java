@@ -5,9 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
+import dev.vmctl.testkit.CuttableProxy;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -62,6 +67,84 @@ class LeaderElectionKubeTest {
       a.close();
       b.close();
     }
+  }
+
+  /**
+   * Issue 22: a leader cut off from the API server longer than its renew deadline must stop
+   * scheduling at once. Before, it logged "Stopped leading, configured not to exit", kept its
+   * controllers and, once the link came back, scheduled next to the new leader with a stale ledger.
+   * The cut is a network partition (a proxy between op-cut and the API server) so the other replica
+   * keeps working; an API-server kill looks the same to op-cut.
+   */
+  @Test
+  void aLeaderCutOffFromTheApiServerStopsAndNeverSchedulesAgain(KubeEnv env) throws Exception {
+    KubernetesClient client = env.client();
+    String ns = env.namespace();
+    URI api = URI.create(env.server().adminConfig().getMasterUrl());
+    try (CuttableProxy proxy =
+            new CuttableProxy(new InetSocketAddress(api.getHost(), api.getPort()));
+        KubernetesClient viaProxy = throughProxy(env, proxy, "op-cut");
+        FakeNodeDaemon nodes =
+            new FakeNodeDaemon(client, Map.of("lc-1", Map.of("t", "lc")), 6, "64Gi")) {
+      VmctlOperator cutOff = VmctlOperator.start(viaProxy, OperatorKubeTest.config(ns), "op-cut");
+      VmctlOperator other = null;
+      try {
+        await().atMost(Duration.ofSeconds(30)).until(cutOff::isLeader);
+        other =
+            VmctlOperator.start(
+                env.server().adminClient(), OperatorKubeTest.config(ns), "op-other");
+        createLabelled(client, ns, "early", "lc");
+        await().atMost(Duration.ofSeconds(30)).until(() -> scheduled(client, ns).size() == 1);
+
+        proxy.cut(); // lease 3 s, renew deadline 2 s
+        VmctlOperator standby = other;
+        await().atMost(Duration.ofSeconds(30)).until(standby::isLeader);
+        await().atMost(Duration.ofSeconds(10)).until(cutOff::lostLeadership);
+        assertThat(cutOff.isLeader()).isFalse();
+        proxy.restore(); // the partition heals: op-cut must stay out of it
+
+        for (int i = 0; i < 8; i++) {
+          createLabelled(client, ns, "late-" + i, "lc");
+        }
+        // 6 CPUs, 1 taken: exactly 5 of the 8 fit, each placed once, none by op-cut.
+        await().atMost(Duration.ofSeconds(30)).until(() -> scheduled(client, ns).size() == 6);
+        Thread.sleep(3000); // op-cut would act within this time if it still reconciled
+        assertThat(scheduled(client, ns)).hasSize(6);
+        for (VirtualMachine vm :
+            client.resources(VirtualMachine.class).inNamespace(ns).list().getItems()) {
+          if (vm.getMetadata().getName().startsWith("late-")) {
+            assertThat(vm.getMetadata().getManagedFields())
+                .as("status of %s written by op-cut", vm.getMetadata().getName())
+                .noneMatch(f -> f.getManager().startsWith("op-cut"));
+          }
+        }
+      } finally {
+        cutOff.close();
+        if (other != null) {
+          other.close();
+        }
+      }
+    }
+  }
+
+  /** An admin client whose every request goes through {@code proxy}, marked by its user agent. */
+  static KubernetesClient throughProxy(KubeEnv env, CuttableProxy proxy, String agent) {
+    Config config = env.server().adminConfig();
+    URI api = URI.create(config.getMasterUrl());
+    config.setMasterUrl("https://" + api.getHost() + ":" + proxy.port());
+    config.setUserAgent(agent);
+    config.setRequestTimeout(5000);
+    config.setConnectionTimeout(2000);
+    return new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  static void createLabelled(KubernetesClient client, String ns, String name, String label) {
+    VirtualMachine vm = new VirtualMachine();
+    vm.getMetadata().setName(name);
+    vm.getMetadata().setNamespace(ns);
+    vm.setSpec(new VirtualMachineSpec());
+    vm.getSpec().nodeSelector = Map.of("t", label);
+    client.resource(vm).create();
   }
 
   static void create(KubernetesClient client, String ns, String name) {

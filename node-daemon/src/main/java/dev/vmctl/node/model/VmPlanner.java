@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Set;
 
 /** Pure: what should exist on this host for a VM. */
 public final class VmPlanner {
@@ -18,7 +17,7 @@ public final class VmPlanner {
     return hash(vm.getMetadata().getUid()).substring(0, 12);
   }
 
-  /** Locally administered, unicast MAC, stable for the VM's life. */
+  /** A placeholder MAC until the VM's identity is claimed (dev.vmctl.node.identity). */
   public static String mac(VirtualMachine vm) {
     String h = hash("mac:" + vm.getMetadata().getUid());
     return "52:54:"
@@ -29,15 +28,6 @@ public final class VmPlanner {
         + h.substring(4, 6)
         + ":"
         + h.substring(6, 8);
-  }
-
-  /** The lowest context id (from 3, the first guest CID) not used by another VM on the host. */
-  public static long vsockCid(Set<Long> used) {
-    long cid = 3;
-    while (used.contains(cid)) {
-      cid++;
-    }
-    return cid;
   }
 
   public static VmPlan plan(VirtualMachine vm, Path stateDir, Subnet subnet) {

@@ -45,6 +45,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,6 +65,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
   private final KubernetesClient client;
   private final OperatorConfig config;
   private final Ledger ledger;
+  private final BooleanSupplier lostLeadership;
   private final Clock clock;
   private final EventRecorder events;
   private final Timer schedulingLatency;
@@ -84,8 +86,10 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
       OperatorConfig config,
       Ledger ledger,
       Clock clock,
-      MeterRegistry registry) {
+      MeterRegistry registry,
+      BooleanSupplier lostLeadership) {
     this.client = client;
+    this.lostLeadership = lostLeadership;
     this.config = config;
     this.ledger = ledger;
     this.clock = clock;
@@ -230,6 +234,9 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
 
   private UpdateControl<VirtualMachine> reconcileExisting(
       VirtualMachine vm, Context<VirtualMachine> context) {
+    if (lostLeadership.getAsBoolean()) {
+      return UpdateControl.noUpdate(); // another replica leads now; this one is stopping
+    }
     String key = VmStatuses.key(vm);
     if (context.isPrimaryResourceDeleted()) {
       release(key, vm.getMetadata().getNamespace());
@@ -430,6 +437,9 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     status.sshCommand = "ssh -J " + config.sshGateway() + " " + vm.getMetadata().getName();
     status.url = "https://" + vm.getMetadata().getName() + "." + config.domain() + "/";
     try {
+      if (lostLeadership.getAsBoolean()) {
+        throw new IllegalStateException("lost leadership before writing the placement");
+      }
       vm.setStatus(status);
       client.resource(vm).updateStatus();
     } catch (RuntimeException e) {

@@ -1,0 +1,122 @@
+package dev.vmctl.node.fakes;
+
+import dev.vmctl.node.host.Commands;
+import dev.vmctl.node.hypervisor.Hypervisor;
+import dev.vmctl.node.model.VmPlan;
+import dev.vmctl.node.storage.Storage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A host with no side effects, for tests of the node daemon's decisions against a real API server:
+ * host commands succeed (links "do not exist yet", so every ensure creates), volumes are empty
+ * files, and the hypervisor records which VMs run. The guest never answers (no agent socket), so
+ * VMs stay in Starting: what these tests look at happens before the guest.
+ */
+public final class FakeHost {
+  public final Set<String> running = ConcurrentHashMap.newKeySet();
+  public final Set<String> started = ConcurrentHashMap.newKeySet();
+
+  /** How long cloning a root volume takes (a slow pool). */
+  public volatile Duration cloneTime = Duration.ZERO;
+
+  public Commands commands() {
+    return argv ->
+        argv.contains("show") || argv.contains("list")
+            ? new Commands.Result(1, "", "does not exist")
+            : new Commands.Result(0, "", "");
+  }
+
+  public Storage storage() {
+    return new Storage() {
+      @Override
+      public String driver() {
+        return "fake";
+      }
+
+      @Override
+      public String ensureRoot(VmPlan plan) throws IOException {
+        Files.createDirectories(plan.dir());
+        java.nio.file.Path root = plan.dir().resolve("root");
+        if (!Files.exists(root)) {
+          try {
+            Thread.sleep(cloneTime.toMillis());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          Files.createFile(root);
+        }
+        return root.toString();
+      }
+
+      @Override
+      public String ensureData(VmPlan plan) {
+        return plan.dir().resolve("data").toString();
+      }
+
+      @Override
+      public void remove(VmPlan plan) {}
+
+      @Override
+      public List<String> images() {
+        return List.of("debian-12");
+      }
+
+      @Override
+      public long[] capacity() {
+        return new long[] {100L << 30, 100L << 30};
+      }
+    };
+  }
+
+  public Hypervisor hypervisor() {
+    return new Hypervisor() {
+      @Override
+      public String kind() {
+        return "fake";
+      }
+
+      @Override
+      public String version() {
+        return "0";
+      }
+
+      @Override
+      public boolean kvm() {
+        return false;
+      }
+
+      @Override
+      public boolean isRunning(VmPlan plan) {
+        return running.contains(plan.id());
+      }
+
+      @Override
+      public void start(VmPlan plan, String rootVolume, String dataVolume) throws IOException {
+        Files.createDirectories(plan.dir());
+        running.add(plan.id());
+        started.add(plan.id());
+      }
+
+      @Override
+      public void stop(VmPlan plan, Duration grace) {
+        running.remove(plan.id());
+      }
+
+      @Override
+      public void pause(VmPlan plan) {}
+
+      @Override
+      public void resume(VmPlan plan) {}
+
+      @Override
+      public boolean isPaused(VmPlan plan) {
+        return false;
+      }
+    };
+  }
+}
