@@ -36,6 +36,8 @@ public final class VmctlOperator implements AutoCloseable {
   private final HttpServer http;
   private final AtomicBoolean leader = new AtomicBoolean();
   private final AtomicBoolean lostLeadership = new AtomicBoolean();
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final LeaseWatchdog watchdog;
   private final Runnable afterLostLeadership;
   private final String identity;
   private final PrometheusMeterRegistry registry;
@@ -48,6 +50,16 @@ public final class VmctlOperator implements AutoCloseable {
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Clock clock = Clock.systemUTC();
     Duration lease = config.leaseDuration();
+    this.watchdog =
+        new LeaseWatchdog(
+            client,
+            config.leaseNamespace(),
+            "vmctl-operator",
+            identity,
+            lease.multipliedBy(2).dividedBy(3),
+            lease.dividedBy(5),
+            clock,
+            this::stoppedLeading);
     LeaderElectionConfiguration election =
         new LeaderElectionConfiguration(
             "vmctl-operator",
@@ -60,6 +72,7 @@ public final class VmctlOperator implements AutoCloseable {
                 () -> {
                   log.info("{} became leader", identity);
                   leader.set(true);
+                  watchdog.startedLeading();
                 },
                 this::stoppedLeading,
                 newLeader -> log.info("leader is now {}", newLeader)),
@@ -103,8 +116,8 @@ public final class VmctlOperator implements AutoCloseable {
    */
   private void stoppedLeading() {
     boolean wasLeader = leader.getAndSet(false);
-    if (!wasLeader) {
-      return;
+    if (!wasLeader || closing.get()) {
+      return; // never led, or gave the lease up by closing
     }
     lostLeadership.set(true);
     log.error("{} lost leadership; stopping all reconciling", identity);
@@ -157,6 +170,10 @@ public final class VmctlOperator implements AutoCloseable {
 
   @Override
   public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
+    watchdog.close();
     vms.stop();
     operator.stop();
     http.stop(0);

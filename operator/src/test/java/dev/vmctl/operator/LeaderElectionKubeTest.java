@@ -8,6 +8,7 @@ import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
 import dev.vmctl.testkit.CuttableProxy;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -79,7 +81,12 @@ class LeaderElectionKubeTest {
   @Test
   void aLeaderCutOffFromTheApiServerStopsAndNeverSchedulesAgain(KubeEnv env) throws Exception {
     KubernetesClient client = env.client();
-    String ns = env.namespace();
+    // Its own namespace: the other test's VMs, events and Lease stay out of the counts.
+    String ns = "lc-" + UUID.randomUUID().toString().substring(0, 6);
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .create();
     URI api = URI.create(env.server().adminConfig().getMasterUrl());
     try (CuttableProxy proxy =
             new CuttableProxy(new InetSocketAddress(api.getHost(), api.getPort()));
@@ -94,7 +101,7 @@ class LeaderElectionKubeTest {
             VmctlOperator.start(
                 env.server().adminClient(), OperatorKubeTest.config(ns), "op-other");
         createLabelled(client, ns, "early", "lc");
-        await().atMost(Duration.ofSeconds(30)).until(() -> scheduled(client, ns).size() == 1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> placedHere(client, ns).size() == 1);
 
         proxy.cut(); // lease 3 s, renew deadline 2 s
         VmctlOperator standby = other;
@@ -107,9 +114,9 @@ class LeaderElectionKubeTest {
           createLabelled(client, ns, "late-" + i, "lc");
         }
         // 6 CPUs, 1 taken: exactly 5 of the 8 fit, each placed once, none by op-cut.
-        await().atMost(Duration.ofSeconds(30)).until(() -> scheduled(client, ns).size() == 6);
+        await().atMost(Duration.ofSeconds(30)).until(() -> placedHere(client, ns).size() == 6);
         Thread.sleep(3000); // op-cut would act within this time if it still reconciled
-        assertThat(scheduled(client, ns)).hasSize(6);
+        assertThat(placedHere(client, ns)).hasSize(6);
         for (VirtualMachine vm :
             client.resources(VirtualMachine.class).inNamespace(ns).list().getItems()) {
           if (vm.getMetadata().getName().startsWith("late-")) {
@@ -125,6 +132,13 @@ class LeaderElectionKubeTest {
         }
       }
     }
+  }
+
+  /** VMs placed on this test's host. */
+  static Map<String, String> placedHere(KubernetesClient client, String ns) {
+    Map<String, String> placed = scheduled(client, ns);
+    placed.values().removeIf(host -> !host.equals("lc-1"));
+    return placed;
   }
 
   /** An admin client whose every request goes through {@code proxy}, marked by its user agent. */

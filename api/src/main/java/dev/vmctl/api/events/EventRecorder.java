@@ -32,11 +32,29 @@ public final class EventRecorder {
           });
 
   public void normal(HasMetadata about, String reason, String message) {
-    writer.execute(() -> record(about, "Normal", reason, message));
+    submit(() -> record(about, "Normal", reason, message));
   }
 
   public void warning(HasMetadata about, String reason, String message) {
-    writer.execute(() -> record(about, "Warning", reason, message));
+    submit(() -> record(about, "Warning", reason, message));
+  }
+
+  private void submit(Runnable write) {
+    try {
+      writer.execute(write);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.debug("event after close not recorded");
+    }
+  }
+
+  /** Writes what is queued (a few seconds at most), then stops: no event is lost on shutdown. */
+  public void close() {
+    writer.shutdown();
+    try {
+      writer.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void record(HasMetadata about, String type, String reason, String message) {
@@ -77,7 +95,7 @@ public final class EventRecorder {
                   .build())
           .create();
     } catch (KubernetesClientException e) {
-      log.debug(
+      log.warn(
           "could not record event {} on {}: {}",
           reason,
           about.getMetadata().getName(),

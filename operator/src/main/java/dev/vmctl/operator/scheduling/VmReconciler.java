@@ -553,5 +553,6 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     if (monitor != null) {
       monitor.shutdownNow();
     }
+    events.close();
   }
 }
