@@ -94,8 +94,7 @@ public final class Access {
 
   /** A Share counts while it names this VM, is not being deleted and has not expired. */
   public static boolean appliesTo(Share share, VirtualMachine vm, Instant now) {
-    return ShareTerms.inForce(
-        share, vm.getMetadata().getNamespace(), vm.getMetadata().getName(), now);
+    return ShareTerms.inForce(share, vm, now);
   }
 
   /** Disabled users and users without an email cannot use the gateways. */

@@ -1,5 +1,6 @@
 package dev.vmctl.gateway;
 
+import dev.vmctl.api.access.Ownership;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
@@ -134,12 +135,16 @@ public final class Directory implements AutoCloseable {
     return "user-" + user.getMetadata().getName();
   }
 
-  /** The owning User's name: {@code spec.owner}, else the User whose namespace holds the VM. */
+  /**
+   * The owning User's name (Ownership): the User whose namespace holds the VM; {@code spec.owner}
+   * must name that User, a VM naming anyone else has no owner. Null when there is none.
+   */
   public String ownerOf(VirtualMachine vm) {
-    if (vm.getSpec() != null && vm.getSpec().owner != null) {
-      return vm.getSpec().owner;
-    }
-    return unique(users.getIndexer().byIndex(BY_NAMESPACE, vm.getMetadata().getNamespace()))
+    List<User> candidates =
+        vm.getSpec() != null && vm.getSpec().owner != null
+            ? user(vm.getSpec().owner).stream().toList()
+            : users.getIndexer().byIndex(BY_NAMESPACE, vm.getMetadata().getNamespace());
+    return unique(candidates.stream().filter(u -> Ownership.owns(u, vm)).toList())
         .map(u -> u.getMetadata().getName())
         .orElse(null);
   }

@@ -84,7 +84,12 @@ class AccessTest {
 
   static VirtualMachine vm(String name, String namespace) {
     VirtualMachine vm = new VirtualMachine();
-    vm.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    vm.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(name)
+            .withNamespace(namespace)
+            .withUid(uidOf(namespace, name))
+            .build());
     vm.setSpec(new VirtualMachineSpec());
     return vm;
   }
@@ -102,6 +107,34 @@ class AccessTest {
     share.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
     share.setSpec(new Share.Spec());
     share.getSpec().vm = vm;
+    share.setStatus(new Share.Status());
+    share.getStatus().vmUid = uidOf(namespace, vm); // bound, as the operator does
     return share;
+  }
+
+  static String uidOf(String namespace, String vm) {
+    return "uid-" + namespace + "-" + vm;
+  }
+
+  /** Issue 21: a Share outlives its VM; a new VM of that name is another VM. */
+  @Test
+  void aShareBoundToADeletedVmGrantsNothingToANewVmOfThatName() {
+    Share pub = share("p", "user-ada", "web");
+    pub.getSpec().isPublic = true;
+    Share email = share("e", "user-ada", "web");
+    email.getSpec().email = "bob@example.com";
+    VirtualMachine newWeb = vm("web", "user-ada");
+    newWeb.getMetadata().setUid("uid-of-the-new-web");
+    assertThat(Access.web(newWeb, "ada", null, List.of(pub), Set.of(), NOW)).isEqualTo(Via.NONE);
+    assertThat(Access.ssh(newWeb, "ada", bob, List.of(email), NOW)).isEqualTo(Via.NONE);
+    assertThat(Access.ssh(web, "ada", bob, List.of(email), NOW)).isEqualTo(Via.EMAIL_SHARE);
+  }
+
+  @Test
+  void aShareTheOperatorHasNotBoundYetGrantsNothing() {
+    Share pub = share("p", "user-ada", "web");
+    pub.getSpec().isPublic = true;
+    pub.setStatus(null);
+    assertThat(Access.web(web, "ada", null, List.of(pub), Set.of(), NOW)).isEqualTo(Via.NONE);
   }
 }

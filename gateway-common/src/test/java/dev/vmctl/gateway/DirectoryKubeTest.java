@@ -37,8 +37,18 @@ class DirectoryKubeTest {
     }
     User adaUser = AccessTest.user(ada, "Ada@Example.com");
     adaUser.getSpec().sshKeys = List.of(SshKeysTest.ED25519);
-    client.resource(adaUser).create();
-    client.resource(AccessTest.user(bob, "bob@example.com")).create();
+    provisioned(client, client.resource(adaUser).create(), adaNs);
+    provisioned(client, client.resource(AccessTest.user(bob, "bob@example.com")).create(), bobNs);
+    String eve = "eve-" + suffix;
+    provisioned(
+        client, client.resource(AccessTest.user(eve, "eve@example.com")).create(), "user-" + eve);
+    // Issue 21: a VM in Ada's namespace naming eve as its owner belongs to nobody.
+    VirtualMachine takeover = AccessTest.vm("grab-" + suffix, adaNs);
+    takeover.getSpec().owner = eve;
+    client.resource(takeover).create();
+    VirtualMachine ghost = AccessTest.vm("ghost-" + suffix, adaNs);
+    ghost.getSpec().owner = "nobody-" + suffix;
+    client.resource(ghost).create();
 
     VirtualMachine first = AccessTest.vm("web-" + suffix, adaNs);
     first.getSpec().owner = ada;
@@ -76,7 +86,9 @@ class DirectoryKubeTest {
       assertThat(directory.ownerOf(named.get(0))).isEqualTo(ada);
       // No spec.owner: the owner is the User whose namespace holds the VM.
       assertThat(directory.ownerOf(named.get(1))).isEqualTo(bob);
-      assertThat(directory.vmsOf(adaUser)).hasSize(1);
+      assertThat(directory.ownerOf(directory.vm(adaNs, "grab-" + suffix).orElseThrow())).isNull();
+      assertThat(directory.ownerOf(directory.vm(adaNs, "ghost-" + suffix).orElseThrow())).isNull();
+      assertThat(directory.vmsOf(adaUser)).hasSize(3);
       assertThat(directory.sharesOf(named.get(0)))
           .extracting(s -> s.getMetadata().getName())
           .containsExactly("to-bob");
@@ -102,5 +114,12 @@ class DirectoryKubeTest {
       assertThat(directory.linkShareByToken("s3cret-token")).isEmpty();
       assertThat(changes.get()).isPositive();
     }
+  }
+
+  /** What the operator writes once it has provisioned the User's namespace. */
+  static void provisioned(KubernetesClient client, User user, String namespace) {
+    user.setStatus(new User.Status());
+    user.getStatus().namespace = namespace;
+    client.resource(user).updateStatus();
   }
 }

@@ -1,6 +1,7 @@
 package dev.vmctl.node;
 
 import dev.vmctl.agent.client.AgentClient;
+import dev.vmctl.api.access.Ownership;
 import dev.vmctl.api.access.ShareTerms;
 import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
@@ -503,10 +504,27 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     }
   }
 
+  /** The User that owns the VM (Ownership: the one whose namespace holds it), if any. */
+  private User owner(VirtualMachine vm) {
+    if (users == null) {
+      return null;
+    }
+    String named = vm.getSpec().owner;
+    List<User> candidates =
+        named != null
+            ? users.get(new ResourceID(named)).stream().toList()
+            : users
+                .list(
+                    u ->
+                        u.getStatus() != null
+                            && vm.getMetadata().getNamespace().equals(u.getStatus().namespace))
+                .toList();
+    List<User> owners = candidates.stream().filter(u -> Ownership.owns(u, vm)).toList();
+    return owners.size() == 1 ? owners.get(0) : null;
+  }
+
   private List<String> authorizedKeys(VirtualMachine vm) {
-    String owner = vm.getSpec().owner;
-    User ownerUser =
-        owner == null || users == null ? null : users.get(new ResourceID(owner)).orElse(null);
+    User ownerUser = owner(vm);
     List<User> sharedWith = new ArrayList<>();
     if (shares != null && users != null) {
       Instant now = Instant.now();
@@ -514,10 +532,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
           shares
               .list(
                   vm.getMetadata().getNamespace(),
-                  s ->
-                      s.getSpec().email != null
-                          && ShareTerms.inForce(
-                              s, vm.getMetadata().getNamespace(), vm.getMetadata().getName(), now))
+                  s -> s.getSpec().email != null && ShareTerms.inForce(s, vm, now))
               .map(s -> ShareTerms.normaliseEmail(s.getSpec().email))
               .collect(Collectors.toSet());
       if (!emails.isEmpty()) {

@@ -404,4 +404,119 @@ class OperatorKubeTest {
                   && client.secrets().inNamespace(n).withName("share-link").get() == null;
             });
   }
+
+  /** Issue 21: a Share made for a deleted VM never revives for a new VM of the same name. */
+  @Test
+  void aShareStaysWithItsVmAndNeverAppliesToANewVmOfTheSameName() {
+    String n = namespace("rebind");
+    VirtualMachine first = createVm(n, "web", 1, "1Gi", Map.of("t", "nowhere"));
+    Share share = new Share();
+    share.getMetadata().setName("pub");
+    share.getMetadata().setNamespace(n);
+    share.setSpec(new Share.Spec());
+    share.getSpec().vm = "web";
+    share.getSpec().isPublic = true;
+    client.resource(share).create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Share s = client.resources(Share.class).inNamespace(n).withName("pub").get();
+              return s.getStatus() != null && Conditions.isTrue(s.getStatus().conditions, "Ready");
+            });
+    assertThat(client.resources(Share.class).inNamespace(n).withName("pub").get().getStatus().vmUid)
+        .isEqualTo(first.getMetadata().getUid());
+
+    client.resource(first).delete();
+    await().atMost(WAIT).until(() -> get(n, "web") == null);
+    VirtualMachine second = createVm(n, "web", 1, "1Gi", Map.of("t", "nowhere"));
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              Share s = client.resources(Share.class).inNamespace(n).withName("pub").get();
+              return Conditions.sameReason(s.getStatus().conditions, "Ready", "VMReplaced");
+            });
+    Share after = client.resources(Share.class).inNamespace(n).withName("pub").get();
+    assertThat(after.getStatus().vmUid).isEqualTo(first.getMetadata().getUid());
+    assertThat(dev.vmctl.api.access.ShareTerms.inForce(after, second, java.time.Instant.now()))
+        .isFalse();
+  }
+
+  /** Issue 21: a VM whose spec.owner is not the User of its namespace is never scheduled. */
+  @Test
+  void aVmNamingAnotherUsersNameAsOwnerStaysPendingSayingWhy() {
+    String suffix = ns.substring(ns.length() - 6);
+    User me = new User();
+    me.getMetadata().setName("me-" + suffix);
+    me.setSpec(new User.Spec());
+    me.getSpec().email = "me-" + suffix + "@example.com";
+    client.resource(me).create();
+    String myNs = "user-" + me.getMetadata().getName();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              User u = client.resources(User.class).withName(me.getMetadata().getName()).get();
+              return u.getStatus() != null && myNs.equals(u.getStatus().namespace);
+            });
+    VirtualMachine grab = new VirtualMachine();
+    grab.getMetadata().setName("grab");
+    grab.getMetadata().setNamespace(myNs);
+    grab.setSpec(new VirtualMachineSpec());
+    grab.getSpec().owner = "eve-" + suffix; // no such User (yet)
+    client.resource(grab).create();
+    VirtualMachine pending =
+        awaitVm(
+            myNs,
+            "grab",
+            vm -> Conditions.sameReason(vm.getStatus().conditions, "Scheduled", "OwnerMismatch"));
+    assertThat(pending.getStatus().nodeName).isNull();
+    assertThat(
+            Conditions.find(pending.getStatus().conditions, "Scheduled").orElseThrow().getMessage())
+        .contains("there is no User eve-" + suffix);
+
+    // eve registers: her namespace is user-eve-..., so the VM in my namespace is still not hers.
+    User eve = new User();
+    eve.getMetadata().setName("eve-" + suffix);
+    eve.setSpec(new User.Spec());
+    eve.getSpec().email = "eve-" + suffix + "@attacker.example";
+    client.resource(eve).create();
+    awaitVm(
+        myNs,
+        "grab",
+        vm ->
+            Conditions.find(vm.getStatus().conditions, "Scheduled")
+                .map(c -> c.getMessage().contains("whose namespace is user-eve-" + suffix))
+                .orElse(false));
+    assertThat(get(myNs, "grab").getStatus().nodeName).isNull();
+  }
+
+  /** Issue 21: registration never adopts a namespace someone else created. */
+  @Test
+  void aUserNeverAdoptsANamespaceItDidNotGetFromTheOperator() {
+    String suffix = ns.substring(ns.length() - 6);
+    String name = "late-" + suffix;
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName("user-" + name).endMetadata().build())
+        .create();
+    User late = new User();
+    late.getMetadata().setName(name);
+    late.setSpec(new User.Spec());
+    late.getSpec().email = name + "@example.com";
+    client.resource(late).create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              User u = client.resources(User.class).withName(name).get();
+              return u.getStatus() != null
+                  && Conditions.sameReason(u.getStatus().conditions, "Ready", "NamespaceTaken");
+            });
+    assertThat(client.resources(User.class).withName(name).get().getStatus().namespace).isNull();
+    assertThat(client.namespaces().withName("user-" + name).get().getMetadata().getLabels())
+        .doesNotContainKey(UserReconciler.USER_LABEL);
+  }
 }

@@ -107,5 +107,10 @@ public class Share extends CustomResource<Share.Spec, Share.Status> implements N
 
     @JsonPropertyDescription("For link shares: the Secret holding the token and the full link.")
     public String secretName;
+
+    @JsonPropertyDescription(
+        "The uid of the VM this Share was bound to when it first applied. It never applies to"
+            + " another VM, even one given the same name later.")
+    public String vmUid;
   }
 }

@@ -1,5 +1,6 @@
 package dev.vmctl.operator.scheduling;
 
+import dev.vmctl.api.access.Ownership;
 import dev.vmctl.api.events.EventRecorder;
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.status.Phases;
@@ -185,10 +186,19 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
                 .withName("users")
                 .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(
-                    u ->
-                        u.getStatus() != null && u.getStatus().namespace != null
-                            ? pending(u.getStatus().namespace)
-                            : Set.of())
+                    u -> {
+                      // A User's own namespace, and VMs elsewhere that name it as owner.
+                      Set<ResourceID> ids =
+                          u.getStatus() != null && u.getStatus().namespace != null
+                              ? pending(u.getStatus().namespace)
+                              : new HashSet<>();
+                      vmCache
+                          .list()
+                          .filter(vm -> u.getMetadata().getName().equals(vm.getSpec().owner))
+                          .filter(vm -> vm.getStatus() == null || vm.getStatus().nodeName == null)
+                          .forEach(vm -> ids.add(ResourceID.fromResource(vm)));
+                      return ids;
+                    })
                 .build(),
             context);
     images =
@@ -384,6 +394,16 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
       pendingStatus(vm, "UserDisabled", disabled.get(), now);
       return;
     }
+    Optional<String> ownerProblem =
+        Ownership.problem(
+            vm,
+            vm.getSpec().owner == null
+                ? Optional.empty()
+                : users.get(new ResourceID(vm.getSpec().owner)));
+    if (ownerProblem.isPresent()) {
+      pendingStatus(vm, "OwnerMismatch", ownerProblem.get(), now);
+      return;
+    }
 
     String reason;
     String message;
@@ -434,7 +454,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
             message,
             vm.getMetadata().getGeneration(),
             now);
-    status.sshCommand = "ssh -J " + config.sshGateway() + " " + vm.getMetadata().getName();
+    status.sshCommand = sshCommand(config.sshGateway(), vm.getMetadata().getName());
     status.url = "https://" + vm.getMetadata().getName() + "." + config.domain() + "/";
     try {
       if (lostLeadership.getAsBoolean()) {
@@ -452,6 +472,15 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     schedulingLatency.record(Duration.between(created, clock.instant()));
     events.normal(vm, "Scheduled", message);
     wakeQuotaWaiters(namespace);
+  }
+
+  /**
+   * The command a person types to reach the VM: ProxyJump through the gateway (which identifies
+   * people by key, whatever user name they give it) to the guest's {@code vmctl} user, exactly as
+   * docs/getting-started.md shows it.
+   */
+  public static String sshCommand(String gateway, String vm) {
+    return "ssh -J " + gateway + " vmctl@" + vm;
   }
 
   private void pendingStatus(VirtualMachine vm, String reason, String message, Instant now) {

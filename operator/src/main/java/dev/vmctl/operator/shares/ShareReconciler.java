@@ -25,6 +25,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -75,10 +76,16 @@ public class ShareReconciler implements Reconciler<Share> {
     KubernetesClient client = context.getClient();
     String namespace = share.getMetadata().getNamespace();
     Instant now = clock.instant();
-    boolean vmExists =
+    Optional<VirtualMachine> vm =
         vms.get(new ResourceID(share.getSpec().vm, namespace))
-            .filter(vm -> vm.getMetadata().getDeletionTimestamp() == null)
-            .isPresent();
+            .filter(v -> v.getMetadata().getDeletionTimestamp() == null);
+    // Bound once, to the VM it first applied to; a later VM of that name is another VM.
+    String boundTo =
+        share.getStatus() != null && share.getStatus().vmUid != null
+            ? share.getStatus().vmUid
+            : vm.map(v -> v.getMetadata().getUid()).orElse(null);
+    boolean replaced = vm.isPresent() && !vm.get().getMetadata().getUid().equals(boundTo);
+    boolean vmExists = vm.isPresent() && !replaced;
     Instant expiry =
         share.getSpec().expiresAt == null
             ? null
@@ -99,9 +106,17 @@ public class ShareReconciler implements Reconciler<Share> {
     status.observedGeneration = share.getMetadata().getGeneration();
     status.url = link && vmExists && !expired ? url : null;
     status.secretName = link && vmExists && !expired ? secretName(share) : null;
+    status.vmUid = boundTo;
     String reason;
     String message;
-    if (!vmExists) {
+    if (replaced) {
+      reason = "VMReplaced";
+      message =
+          "The VM "
+              + share.getSpec().vm
+              + " this Share was made for was deleted; the VM now called so is another VM and does"
+              + " not inherit it. Create a new Share for it.";
+    } else if (!vmExists) {
       reason = "VMNotFound";
       message = "There is no VM named " + share.getSpec().vm + " in this namespace.";
     } else if (expired) {
@@ -142,6 +157,7 @@ public class ShareReconciler implements Reconciler<Share> {
     return a != null
         && Objects.equals(a.url, b.url)
         && Objects.equals(a.secretName, b.secretName)
+        && Objects.equals(a.vmUid, b.vmUid)
         && Objects.equals(a.observedGeneration, b.observedGeneration)
         && Objects.equals(a.conditions, b.conditions);
   }

@@ -64,9 +64,11 @@ public class UserReconciler implements Reconciler<User> {
             .build();
 
     Namespace existing = client.namespaces().withName(namespace).get();
+    // Never adopt: a namespace someone else made (no label, or another User's) stays theirs. An
+    // administrator who prepares a namespace for a User labels it vmctl.dev/user=<name>.
     if (existing != null
-        && existing.getMetadata().getLabels() != null
-        && !name.equals(existing.getMetadata().getLabels().get(USER_LABEL))) {
+        && (existing.getMetadata().getLabels() == null
+            || !name.equals(existing.getMetadata().getLabels().get(USER_LABEL)))) {
       return status(
           user,
           client,
