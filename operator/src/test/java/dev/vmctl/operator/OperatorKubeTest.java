@@ -519,4 +519,65 @@ class OperatorKubeTest {
     assertThat(client.namespaces().withName("user-" + name).get().getMetadata().getLabels())
         .doesNotContainKey(UserReconciler.USER_LABEL);
   }
+
+  /**
+   * Issue 21: resize went past quota and host room. Growth within both is granted; beyond either,
+   * the VM keeps its granted size with Resized=False saying why.
+   */
+  @Test
+  void growingAVmGoesThroughQuotaAndTheHostLedger() throws Exception {
+    try (FakeNodeDaemon nodes =
+        new FakeNodeDaemon(client, Map.of("rs-1", Map.of("t", "rs")), 2, "8Gi")) {
+      String n = namespace("resize");
+      Quota quota = new Quota();
+      quota.getMetadata().setName("q");
+      quota.getMetadata().setNamespace(n);
+      quota.setSpec(new Quota.Spec());
+      quota.getSpec().hard = new Quota.Amounts();
+      quota.getSpec().hard.cpus = 8;
+      client.resource(quota).create();
+      createVm(n, "box", 1, "1Gi", Map.of("t", "rs"));
+      VirtualMachine box = awaitVm(n, "box", OperatorKubeTest::scheduled);
+      assertThat(box.getStatus().allocated.cpus).isEqualTo(1);
+
+      edit(n, "box", vm -> vm.getSpec().cpus = 100);
+      VirtualMachine refused =
+          awaitVm(
+              n,
+              "box",
+              vm -> Conditions.sameReason(vm.getStatus().conditions, "Resized", "ResizeRefused"));
+      assertThat(refused.getStatus().allocated.cpus).isEqualTo(1);
+      assertThat(
+              Conditions.find(refused.getStatus().conditions, "Resized").orElseThrow().getMessage())
+          .contains("quota");
+
+      edit(n, "box", vm -> vm.getSpec().cpus = 3); // within quota, beyond the 2-CPU host
+      VirtualMachine full =
+          awaitVm(
+              n,
+              "box",
+              vm ->
+                  Conditions.find(vm.getStatus().conditions, "Resized")
+                      .map(c -> c.getMessage().contains("has room for 2 CPUs"))
+                      .orElse(false));
+      assertThat(full.getStatus().allocated.cpus).isEqualTo(1);
+
+      edit(n, "box", vm -> vm.getSpec().cpus = 2);
+      VirtualMachine granted =
+          awaitVm(n, "box", vm -> Conditions.isTrue(vm.getStatus().conditions, "Resized"));
+      assertThat(granted.getStatus().allocated.cpus).isEqualTo(2);
+    }
+  }
+
+  void edit(String namespace, String name, java.util.function.Consumer<VirtualMachine> change) {
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(namespace)
+        .withName(name)
+        .edit(
+            vm -> {
+              change.accept(vm);
+              return vm;
+            });
+  }
 }

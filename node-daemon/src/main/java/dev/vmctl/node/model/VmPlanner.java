@@ -1,5 +1,6 @@
 package dev.vmctl.node.model;
 
+import dev.vmctl.api.v1alpha1.ResourceAmounts;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +38,22 @@ public final class VmPlanner {
     long maxCpus = spec.maxCpus == null ? cpus : Math.max(cpus, spec.maxCpus);
     long memory = bytes(spec.memory == null ? "1Gi" : spec.memory);
     long maxMemory = spec.maxMemory == null ? memory : Math.max(memory, bytes(spec.maxMemory));
+    long disk = bytes(spec.disk == null ? "10Gi" : spec.disk);
     var status = vm.getStatus();
+    // Never more than the operator granted (status.allocated, the VM's maximums): a spec that grew
+    // past quota or host room runs at the granted size until the growth is granted.
+    ResourceAmounts granted = status == null ? null : status.allocated;
+    if (granted != null && granted.cpus != null) {
+      maxCpus = Math.min(maxCpus, granted.cpus);
+      cpus = Math.min(cpus, maxCpus);
+    }
+    if (granted != null && granted.memory != null) {
+      maxMemory = Math.min(maxMemory, bytes(granted.memory));
+      memory = Math.min(memory, maxMemory);
+    }
+    if (granted != null && granted.disk != null) {
+      disk = Math.min(disk, bytes(granted.disk));
+    }
     return new VmPlan(
         id,
         vm.getMetadata().getName(),
@@ -48,7 +64,7 @@ public final class VmPlanner {
         maxCpus,
         memory,
         maxMemory,
-        bytes(spec.disk == null ? "10Gi" : spec.disk),
+        disk,
         "vt" + id.substring(0, 12),
         status == null || status.macAddress == null ? mac(vm) : status.macAddress,
         status == null ? null : status.ipAddress,

@@ -45,6 +45,24 @@ class VmPlannerTest {
         .isNotEqualTo(a.mac());
   }
 
+  /** Issue 21: a spec grown past quota runs at what the operator granted, never more. */
+  @Test
+  void theHostRunsNoMoreThanTheOperatorGranted() {
+    VirtualMachine vm = vm("uid");
+    vm.getSpec().cpus = 100;
+    vm.getSpec().maxCpus = null;
+    vm.getSpec().memory = "200Gi";
+    vm.getSpec().disk = "900Gi";
+    vm.setStatus(new VirtualMachineStatus());
+    vm.getStatus().allocated = new dev.vmctl.api.v1alpha1.ResourceAmounts(4, "1Gi", "20Gi");
+    VmPlan plan = VmPlanner.plan(vm, Path.of("/x"), Subnet.parse("10.100.0.0/24"));
+    assertThat(plan.cpus()).isEqualTo(4);
+    assertThat(plan.maxCpus()).isEqualTo(4);
+    assertThat(plan.memoryBytes()).isEqualTo(1L << 30);
+    assertThat(plan.maxMemoryBytes()).isEqualTo(1L << 30);
+    assertThat(plan.diskBytes()).isEqualTo(20L << 30);
+  }
+
   @Test
   void statusIdentityWins() {
     VirtualMachine vm = vm("uid");

@@ -18,6 +18,7 @@ import dev.vmctl.operator.model.Demand;
 import dev.vmctl.operator.model.HostView;
 import dev.vmctl.operator.model.Placement;
 import dev.vmctl.operator.model.QuotaCheck;
+import dev.vmctl.operator.model.Resize;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -314,6 +315,8 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
 
   // ---- scheduled VMs: keep reservation, label and host-loss state right ----
 
+  static final String RESIZED = "Resized";
+
   private void keepScheduled(VirtualMachine vm) {
     String key = VmStatuses.key(vm);
     Ledger.Reservation reservation = ledger.get(key).orElse(null);
@@ -363,7 +366,80 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
         Phases.set(status, Phases.previous(status, VmPhase.Scheduled), now);
       }
     }
-    writeStatusIfChanged(vm, status);
+    Ledger.Reservation before = ledger.get(key).orElse(reservation);
+    if (!lost && vm.getMetadata().getDeletionTimestamp() == null) {
+      resize(vm, status, key, now);
+    }
+    try {
+      writeStatusIfChanged(vm, status);
+    } catch (RuntimeException e) {
+      ledger.put(key, before); // not recorded, so not granted
+      throw e;
+    }
+  }
+
+  /**
+   * A spec that grows beyond the VM's reservation goes through the quota and the host's ledger like
+   * a new VM (issue 21: resize walked past both). Granted: the reservation and {@code
+   * status.allocated} grow, and the node daemon applies the size. Refused: the VM keeps running at
+   * its granted size with a Resized=False condition saying why.
+   */
+  private void resize(VirtualMachine vm, VirtualMachineStatus status, String key, Instant now) {
+    Amounts granted = Demand.of(status.allocated);
+    Amounts asked = Demand.of(vm.getSpec());
+    if (asked.equals(granted) && !Conditions.find(status.conditions, RESIZED).isPresent()) {
+      return;
+    }
+    String namespace = vm.getMetadata().getNamespace();
+    String host = status.nodeName;
+    Resize.Decision decision;
+    synchronized (ledger) {
+      Amounts allocatable =
+          hosts
+              .get(new ResourceID(host))
+              .map(HostView::of)
+              .map(HostView::allocatable)
+              .orElse(granted);
+      decision =
+          Resize.decide(
+              granted,
+              asked,
+              quotas.list(namespace).collect(Collectors.toList()),
+              ledger.usage(namespace),
+              host,
+              allocatable,
+              ledger.allocatedByHost().getOrDefault(host, granted));
+      if (decision.changed(granted)) {
+        ledger.put(
+            key, new Ledger.Reservation(host, namespace, vm.getSpec().owner, decision.granted()));
+      }
+    }
+    Long generation = vm.getMetadata().getGeneration();
+    if (decision.refusal().isPresent()) {
+      String message =
+          decision.refusal().get() + " The VM keeps running with " + Resize.describe(granted) + ".";
+      boolean news =
+          !Conditions.find(status.conditions, RESIZED)
+              .map(c -> message.equals(c.getMessage()))
+              .orElse(false);
+      status.conditions =
+          Conditions.set(
+              status.conditions, RESIZED, false, "ResizeRefused", message, generation, now);
+      if (news) {
+        events.warning(vm, "ResizeRefused", message);
+      }
+    } else {
+      status.allocated = Demand.toResource(decision.granted());
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              RESIZED,
+              true,
+              "Granted",
+              "The VM holds " + Resize.describe(decision.granted()) + ".",
+              generation,
+              now);
+    }
   }
 
   private void ensureNodeLabel(VirtualMachine vm, String node) {
