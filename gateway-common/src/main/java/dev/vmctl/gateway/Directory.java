@@ -31,6 +31,7 @@ public final class Directory implements AutoCloseable {
   private static final String BY_FINGERPRINT = "fingerprint";
   private static final String BY_NAMESPACE = "userNamespace";
   private static final String BY_NAME = "name";
+  private static final String BY_ADDRESS = "address";
   private static final String BY_VM = "vm";
   private static final String BY_TOKEN = "token";
 
@@ -65,7 +66,15 @@ public final class Directory implements AutoCloseable {
             BY_NAMESPACE, u -> List.of(namespaceOf(u))));
     SharedIndexInformer<VirtualMachine> vms =
         client.resources(VirtualMachine.class).inAnyNamespace().runnableInformer(0);
-    vms.addIndexers(Map.of(BY_NAME, vm -> List.of(vm.getMetadata().getName())));
+    vms.addIndexers(
+        Map.of(
+            BY_NAME,
+            vm -> List.of(vm.getMetadata().getName()),
+            BY_ADDRESS,
+            vm ->
+                vm.getStatus() == null || vm.getStatus().ipAddress == null
+                    ? List.of()
+                    : List.of(vm.getStatus().nodeName + "/" + vm.getStatus().ipAddress)));
     SharedIndexInformer<Share> shares =
         client.resources(Share.class).inAnyNamespace().runnableInformer(0);
     shares.addIndexers(
@@ -147,6 +156,21 @@ public final class Directory implements AutoCloseable {
     return unique(candidates.stream().filter(u -> Ownership.owns(u, vm)).toList())
         .map(u -> u.getMetadata().getName())
         .orElse(null);
+  }
+
+  /**
+   * Whether the VM's address is its alone on its host. Identities are unique by construction (node
+   * daemon claims), but a gateway must never connect one person to another's VM on the word of a
+   * status: an address two VMs claim is routed to neither.
+   */
+  public boolean addressIsUnique(VirtualMachine vm) {
+    if (vm.getStatus() == null || vm.getStatus().ipAddress == null) {
+      return false;
+    }
+    return vms.getIndexer()
+            .byIndex(BY_ADDRESS, vm.getStatus().nodeName + "/" + vm.getStatus().ipAddress)
+            .size()
+        == 1;
   }
 
   /** Every VM with this name, in any namespace, oldest first (the oldest owns the hostname). */

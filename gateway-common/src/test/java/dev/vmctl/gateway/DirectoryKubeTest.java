@@ -89,6 +89,22 @@ class DirectoryKubeTest {
       assertThat(directory.ownerOf(directory.vm(adaNs, "grab-" + suffix).orElseThrow())).isNull();
       assertThat(directory.ownerOf(directory.vm(adaNs, "ghost-" + suffix).orElseThrow())).isNull();
       assertThat(directory.vmsOf(adaUser)).hasSize(3);
+
+      // Issue 22: two VMs claiming one address on one host are routed to neither.
+      VirtualMachine grab = directory.vm(adaNs, "grab-" + suffix).orElseThrow();
+      VirtualMachine ghostVm = directory.vm(adaNs, "ghost-" + suffix).orElseThrow();
+      claimAddress(client, grab, "h1", "10.100.0.9");
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> directory.addressIsUnique(directory.vm(adaNs, "grab-" + suffix).get()));
+      claimAddress(client, ghostVm, "h1", "10.100.0.9");
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> !directory.addressIsUnique(directory.vm(adaNs, "grab-" + suffix).get()));
+      claimAddress(client, directory.vm(adaNs, "ghost-" + suffix).get(), "h2", "10.100.0.9");
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> directory.addressIsUnique(directory.vm(adaNs, "grab-" + suffix).get()));
       assertThat(directory.sharesOf(named.get(0)))
           .extracting(s -> s.getMetadata().getName())
           .containsExactly("to-bob");
@@ -114,6 +130,14 @@ class DirectoryKubeTest {
       assertThat(directory.linkShareByToken("s3cret-token")).isEmpty();
       assertThat(changes.get()).isPositive();
     }
+  }
+
+  static void claimAddress(KubernetesClient client, VirtualMachine vm, String host, String ip) {
+    VirtualMachine fresh = client.resource(vm).get();
+    fresh.setStatus(new dev.vmctl.api.v1alpha1.VirtualMachineStatus());
+    fresh.getStatus().nodeName = host;
+    fresh.getStatus().ipAddress = ip;
+    client.resource(fresh).updateStatus();
   }
 
   /** What the operator writes once it has provisioned the User's namespace. */
