@@ -38,6 +38,7 @@ public final class NodeDaemon implements AutoCloseable {
   private final Operator operator;
   private final ScheduledExecutorService heartbeat;
   private final HttpServer http;
+  private final NodeVmReconciler reconciler;
 
   private NodeDaemon(KubernetesClient client, NodeConfig config, Commands commands)
       throws IOException {
@@ -45,7 +46,7 @@ public final class NodeDaemon implements AutoCloseable {
     Storage storage = storage(config, commands);
     Network network = new Network(commands, config.netns(), config.bridge(), config.subnet());
     Hypervisor hypervisor = hypervisor(config, commands);
-    NodeVmReconciler reconciler =
+    this.reconciler =
         new NodeVmReconciler(
             client,
             config,
@@ -130,6 +131,7 @@ public final class NodeDaemon implements AutoCloseable {
   @Override
   public void close() {
     heartbeat.shutdownNow();
+    reconciler.close();
     operator.stop();
     http.stop(0);
   }

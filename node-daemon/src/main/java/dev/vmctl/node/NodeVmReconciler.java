@@ -32,6 +32,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.timer.TimerEventSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
@@ -84,6 +85,9 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   private final Map<String, List<String>> appliedKeys = new ConcurrentHashMap<>();
   private final GatewayKeys gatewayKeys;
   private volatile InformerEventSource<Share, VirtualMachine> shares;
+  private final TimerEventSource<VirtualMachine> wakeUps =
+      new TimerEventSource<>("node-wake-ups", false);
+  private final HypervisorWatch watch;
   private volatile InformerEventSource<User, VirtualMachine> users;
   private final Map<String, Instant> lastStart = new ConcurrentHashMap<>();
   private final Map<String, Instant> configuredAt = new ConcurrentHashMap<>();
@@ -123,6 +127,12 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
           .tag("phase", phase.name())
           .register(registry);
     }
+    this.watch =
+        new HypervisorWatch(
+            this::cachedVms,
+            vm -> hypervisor.isRunning(VmPlanner.plan(vm, config.stateDir(), config.subnet())),
+            vm -> wakeUps.scheduleOnce(ResourceID.fromResource(vm), 0),
+            Long.getLong("vmctl.watchMillis", 500));
     this.provisioning =
         Timer.builder("vmctl_node_provisioning")
             .description("Volumes and TAP for a new VM")
@@ -159,6 +169,11 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         break;
       }
     }
+  }
+
+  /** Stops watching hypervisor processes. */
+  public void close() {
+    watch.close();
   }
 
   /** The VMs of this host, from the informer cache (empty before the first reconcile). */
@@ -266,7 +281,11 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
 
     // 5. Hypervisor process: adopt a running one, otherwise start (crash restarts back off).
     if (!running) {
-      boolean wasUp = status.phase == VmPhase.Running || status.phase == VmPhase.Paused;
+      // Failed: a crash already recorded, waiting out its backoff.
+      boolean wasUp =
+          status.phase == VmPhase.Running
+              || status.phase == VmPhase.Paused
+              || status.phase == VmPhase.Failed;
       if (wasUp && crashedCleanly(plan) && vm.getSpec().runStrategy == RunStrategy.RerunOnFailure) {
         Phases.set(status, VmPhase.Stopped, Instant.now());
         status.conditions =
@@ -282,9 +301,28 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         return UpdateControl.noUpdate();
       }
       if (wasUp) {
-        int n = crashes.merge(plan.id(), 1, Integer::sum);
+        // One crash counts once, however many passes wait out its backoff.
+        boolean newCrash = status.phase != VmPhase.Failed;
+        int n =
+            newCrash
+                ? crashes.merge(plan.id(), 1, Integer::sum)
+                : crashes.getOrDefault(plan.id(), 1);
         Duration backoff = Duration.ofSeconds(Math.min(300, 1L << Math.min(8, n - 1)));
         Instant last = lastStart.getOrDefault(plan.id(), Instant.EPOCH);
+        // In status at once, before any backoff: nobody may take a dead VM for a ready one.
+        Phases.set(status, VmPhase.Failed, Instant.now());
+        status.conditions =
+            Conditions.set(
+                status.conditions,
+                "Ready",
+                false,
+                "HypervisorExited",
+                "The hypervisor process exited unexpectedly; the VM is restarted (attempt "
+                    + n
+                    + ").",
+                generation,
+                Instant.now());
+        write(vm, status);
         if (Instant.now().isBefore(last.plus(backoff))) {
           return UpdateControl.<VirtualMachine>noUpdate()
               .rescheduleAfter(Duration.between(Instant.now(), last.plus(backoff)));
@@ -418,7 +456,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
             Duration.between(bootStarted, Instant.now()).toMillis());
       }
       // Keys change without a reboot (a key added, a Share created or expired): measure, act.
-      applyKeys(agent, plan, vm, keys);
+      applyKeysOrSayWhy(agent, plan, vm, keys, status, generation);
       VirtualMachineStatus.GuestStatus guest =
           status.guest == null ? new VirtualMachineStatus.GuestStatus() : status.guest;
       guest.agentVersion = hello.agentVersion();
@@ -492,6 +530,48 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
 
   private static String bootedWith(VmPlan plan) {
     return plan.cpus() + " CPUs and " + (plan.memoryBytes() >> 20) + "Mi";
+  }
+
+  /**
+   * A guest that refuses the keys (a full disk, a broken image) must not hold the VM in Starting:
+   * the VM goes on with a KeysApplied=False condition and one Warning event saying why.
+   */
+  private void applyKeysOrSayWhy(
+      AgentClient agent,
+      VmPlan plan,
+      VirtualMachine vm,
+      List<String> keys,
+      VirtualMachineStatus status,
+      Long generation)
+      throws IOException {
+    try {
+      applyKeys(agent, plan, vm, keys);
+      if (Conditions.find(status.conditions, "KeysApplied").isPresent()) {
+        status.conditions =
+            Conditions.set(
+                status.conditions,
+                "KeysApplied",
+                true,
+                "Installed",
+                keys.size() + " SSH keys are installed.",
+                generation,
+                Instant.now());
+      }
+    } catch (AgentClient.AgentError e) {
+      String message = "The guest refused the SSH keys: " + e.getMessage();
+      if (!Conditions.sameReason(status.conditions, "KeysApplied", "KeysRejected")) {
+        events.warning(vm, "KeysRejected", message);
+      }
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "KeysApplied",
+              false,
+              "KeysRejected",
+              message,
+              generation,
+              Instant.now());
+    }
   }
 
   /** Installs the keys when they differ from what this boot last got. */
@@ -586,7 +666,9 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
                     })
                 .build(),
             context);
-    return List.of(shares, users);
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    EventSource<?, VirtualMachine> timer = (EventSource) wakeUps;
+    return List.of(shares, users, timer);
   }
 
   /** A guest that powered itself off leaves this line on the serial console. */

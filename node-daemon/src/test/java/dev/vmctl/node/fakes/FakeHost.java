@@ -21,6 +21,23 @@ public final class FakeHost {
   public final Set<String> running = ConcurrentHashMap.newKeySet();
   public final Set<String> started = ConcurrentHashMap.newKeySet();
 
+  /** Whether started guests answer (a FakeAgent on their vsock socket) or never do. */
+  public volatile boolean guestAnswers;
+
+  /** Whether the guests' agents refuse authorized keys. */
+  public volatile boolean rejectKeys;
+
+  public final java.util.Map<String, FakeAgent> agents = new ConcurrentHashMap<>();
+
+  /** The hypervisor of VM {@code planId} dies (kill -9): no process, no agent. */
+  public void kill(String planId) throws IOException {
+    running.remove(planId);
+    FakeAgent agent = agents.remove(planId);
+    if (agent != null) {
+      agent.close();
+    }
+  }
+
   /** How long cloning a root volume takes (a slow pool). */
   public volatile Duration cloneTime = Duration.ZERO;
 
@@ -100,11 +117,16 @@ public final class FakeHost {
         Files.createDirectories(plan.dir());
         running.add(plan.id());
         started.add(plan.id());
+        if (guestAnswers) {
+          FakeAgent agent = new FakeAgent(plan.vsockSocket());
+          agent.rejectKeys = rejectKeys;
+          agents.put(plan.id(), agent);
+        }
       }
 
       @Override
-      public void stop(VmPlan plan, Duration grace) {
-        running.remove(plan.id());
+      public void stop(VmPlan plan, Duration grace) throws IOException {
+        kill(plan.id());
       }
 
       @Override

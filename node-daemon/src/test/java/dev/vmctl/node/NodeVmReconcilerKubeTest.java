@@ -32,11 +32,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The node daemon's reconciler, its eight parallel threads and the real API server, with a host
- * that has no side effects (FakeHost). Issue 22: VMs created at the same moment got the same
- * address and CID; a delete during a boot waited for the boot.
+ * that has no side effects (FakeHost, FakeAgent). Issue 22: VMs created at the same moment got the
+ * same address and CID; a delete during a boot waited for the boot; a dead hypervisor looked
+ * Running until the resync. Issue 21: keys the guest refuses left the VM stuck in Starting.
  */
 @ExtendWith(KubeApiServerExtension.class)
-class NodeIdentityKubeTest {
+class NodeVmReconcilerKubeTest {
   KubernetesClient client;
   String ns;
   String host;
@@ -78,7 +79,7 @@ class NodeIdentityKubeTest {
             "cloud-hypervisor",
             ns);
     fake = fake == null ? new FakeHost() : fake;
-    NodeVmReconciler reconciler =
+    reconciler =
         new NodeVmReconciler(
             env.server().adminClient(),
             config,
@@ -98,8 +99,11 @@ class NodeIdentityKubeTest {
     operator.start();
   }
 
+  NodeVmReconciler reconciler;
+
   @AfterEach
   void stop() {
+    reconciler.close();
     client.resources(VirtualMachine.class).inNamespace(ns).delete();
     await()
         .atMost(Duration.ofSeconds(60))
@@ -234,5 +238,69 @@ class NodeIdentityKubeTest {
         .map(t -> Instant.parse(t.time))
         .findFirst()
         .orElseThrow();
+  }
+
+  VirtualMachine awaitPhase(VirtualMachine vm, VmPhase phase, Duration within) {
+    await()
+        .atMost(within)
+        .until(
+            () -> {
+              VirtualMachine v = client.resource(vm).get();
+              return v.getStatus() != null && v.getStatus().phase == phase;
+            });
+    return client.resource(vm).get();
+  }
+
+  /**
+   * Issue 22 item 4: a killed hypervisor is in status long before the 15 s resync, then the VM is
+   * started again.
+   */
+  @Test
+  void aKilledHypervisorIsInStatusBeforeTheResyncAndTheVmComesBack() throws Exception {
+    fake.guestAnswers = true;
+    VirtualMachine vm = client.resource(vm("crashy")).create();
+    VirtualMachine running = awaitPhase(vm, VmPhase.Running, Duration.ofSeconds(30));
+    String id = dev.vmctl.node.model.VmPlanner.id(running);
+    fake.kill(id);
+    // Well inside the 15 s resync: only the watch can have noticed.
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                dev.vmctl.api.status.Conditions.sameReason(
+                    client.resource(vm).get().getStatus().conditions, "Ready", "HypervisorExited"));
+    awaitPhase(vm, VmPhase.Running, Duration.ofSeconds(30));
+    assertThat(client.resource(vm).get().getStatus().restartCount).isEqualTo(1);
+  }
+
+  /** Issue 21 item 7: keys the guest refuses give a condition and a Warning, not a stuck boot. */
+  @Test
+  void keysTheGuestRefusesGiveAConditionAndAWarningNotAStuckBoot() {
+    fake.guestAnswers = true;
+    VirtualMachine spec = vm("keyless");
+    spec.getSpec().sshKeys =
+        List.of(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMYa9AbJmfqnA6E47s6vm9feoKI2/r3ZzNiHg+uLezER a@b");
+    fake.rejectKeys = true;
+    VirtualMachine vm = client.resource(spec).create();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              VirtualMachine v = client.resource(vm).get();
+              return v.getStatus() != null
+                  && dev.vmctl.api.status.Conditions.sameReason(
+                      v.getStatus().conditions, "KeysApplied", "KeysRejected");
+            });
+    awaitPhase(vm, VmPhase.Running, Duration.ofSeconds(30));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                client.v1().events().inNamespace(ns).list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            "KeysRejected".equals(e.getReason())
+                                && "keyless".equals(e.getInvolvedObject().getName())));
   }
 }
