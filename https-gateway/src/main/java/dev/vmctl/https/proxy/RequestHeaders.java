@@ -76,9 +76,11 @@ public final class RequestHeaders {
     List<String> drop = null;
     for (Map.Entry<String, String> header : headers) {
       String lower = header.getKey().toLowerCase(Locale.ROOT);
-      if (HOP_BY_HOP.contains(lower)
+      // CGI-style servers (PHP, WSGI, Rack) read X_VmCtl_UserID and X-VmCtl-UserID as one name.
+      String canonical = lower.indexOf('_') < 0 ? lower : lower.replace('_', '-');
+      if (HOP_BY_HOP.contains(canonical)
           || named.contains(lower)
-          || lower.startsWith(VMCTL_PREFIX)
+          || canonical.startsWith(VMCTL_PREFIX)
           || lower.startsWith("x-http2-")
           || lower.equals("cookie")) {
         if (drop == null) {
