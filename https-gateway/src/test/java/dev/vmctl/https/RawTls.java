@@ -119,10 +119,13 @@ final class RawTls implements AutoCloseable {
     return out.toString(StandardCharsets.ISO_8859_1);
   }
 
+  /** Whether the peer closes within 5 s (a reset counts; still open after 5 s does not). */
   boolean closedByPeer() throws IOException {
     socket.setSoTimeout(5000);
     try {
       return socket.getInputStream().read() < 0;
+    } catch (SocketTimeoutException e) {
+      return false;
     } catch (IOException e) {
       return true;
     }
