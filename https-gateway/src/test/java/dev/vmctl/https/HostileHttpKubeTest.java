@@ -465,6 +465,41 @@ class HostileHttpKubeTest {
     }
   }
 
+  // --- HTTP/2 goes through the same checks (curl, since a raw HTTP/2 client is no table) ---
+
+  @Test
+  void http2RequestsAreNormalisedAndStrippedTheSameWay() throws Exception {
+    RecordingBackend.Mark mark = vm.mark();
+    Curl.Response logout =
+        f.curl.get(f.fqdn("rec"), "/x/%2e%2e//__vmctl/logout", "--http2", "--path-as-is");
+    assertThat(logout.httpVersion()).isEqualTo("2");
+    assertThat(logout.status()).isEqualTo(200);
+    assertThat(logout.body()).contains("Signed out");
+    assertThat(settled(mark)).as("nothing reached the VM").isEmpty();
+
+    mark = vm.mark();
+    Curl.Response plain =
+        f.curl.get(
+            f.fqdn("rec"),
+            "/h2//plain/./x/..",
+            "--http2",
+            "--path-as-is",
+            "-H",
+            "X-VmCtl-UserID: me",
+            "-H",
+            "X_VmCtl_Email: me@evil.example",
+            "-H",
+            "X-Forwarded-For: 6.6.6.6");
+    assertThat(plain.status()).isEqualTo(200);
+    String atVm = settled(mark).get(0).bytes().toLowerCase(Locale.ROOT);
+    assertThat(atVm)
+        .startsWith("get /h2/plain/ http/1.1\r\n")
+        .contains("x-forwarded-for: 127.0.0.1")
+        .doesNotContain("transfer-encoding")
+        .doesNotContain("vmctl")
+        .doesNotContain("6.6.6.6");
+  }
+
   // --- Slow clients (item 9) ---
 
   @Test
