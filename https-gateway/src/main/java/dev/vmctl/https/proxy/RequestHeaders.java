@@ -46,10 +46,10 @@ public final class RequestHeaders {
    * hop-by-hop and must not be forwarded), without the framing headers; empty when none.
    */
   public static Set<String> namedInConnection(HttpHeaders headers) {
-    List<String> values = headers.getAll(HttpHeaderNames.CONNECTION);
-    if (values.isEmpty()) {
+    if (!headers.contains(HttpHeaderNames.CONNECTION)) {
       return Set.of();
     }
+    List<String> values = headers.getAll(HttpHeaderNames.CONNECTION);
     Set<String> names = new HashSet<>();
     for (String value : values) {
       for (String token : value.split(",")) {

@@ -9,10 +9,11 @@ import java.util.concurrent.TimeUnit;
  * Closes a client connection that has not sent a complete request head within the header timeout
  * (slowloris: a client dribbling header bytes keeps the idle timeout from ever firing).
  *
- * <p>First in the pipeline, so it sees raw socket bytes. The clock starts when the connection opens
- * (the TLS handshake counts) and again at the first byte after a request body has ended; it stops
- * when the codec has produced a request head. An idle keep-alive connection between requests is the
- * idle timeout's business, not this one's. All calls run on the connection's event loop.
+ * <p>At the front of the pipeline (before TLS), so it sees raw socket bytes. The clock starts when
+ * the connection opens (the TLS handshake counts) and again at the first byte after a request body
+ * has ended; it stops when the codec has produced a request head. An idle keep-alive connection
+ * between requests is the idle timeout's business, not this one's. All calls run on the
+ * connection's event loop.
  */
 final class HeaderDeadline extends ChannelInboundHandlerAdapter {
   private final long timeoutNanos;
@@ -20,6 +21,7 @@ final class HeaderDeadline extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private ScheduledFuture<?> timer;
   private boolean awaitingHead = true;
+  private long headStarted; // System.nanoTime() of the current head's first byte; 0: none yet
 
   /** {@code timeoutNanos} 0: never closes. */
   HeaderDeadline(long timeoutNanos, GatewayMetrics metrics) {
@@ -34,22 +36,22 @@ final class HeaderDeadline extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    arm();
+    startHead();
     ctx.fireChannelActive();
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (awaitingHead && timer == null) {
-      arm(); // the first byte of the next request
+    if (awaitingHead && headStarted == 0) {
+      startHead(); // the first byte of the next request
     }
     ctx.fireChannelRead(msg);
   }
 
-  /** The codec produced a request head (HTTP/1.1, or an HTTP/2 stream's first request). */
+  /** The codec produced a request head (HTTP/1.1, or an HTTP/2 stream's request). */
   void headReceived() {
     awaitingHead = false;
-    cancel();
+    headStarted = 0;
   }
 
   /** A request body ended: the next bytes start the next head (HTTP/1.1 keep-alive). */
@@ -59,34 +61,43 @@ final class HeaderDeadline extends ChannelInboundHandlerAdapter {
 
   /** The connection is a raw tunnel now (WebSocket): no more heads. */
   void stop() {
-    awaitingHead = false;
-    cancel();
+    headReceived();
   }
 
-  private void arm() {
-    if (timeoutNanos > 0 && timer == null && ctx.channel().isActive()) {
-      timer = ctx.executor().schedule(this::expired, timeoutNanos, TimeUnit.NANOSECONDS);
+  /**
+   * Notes when the head began. A timer runs only while a head is pending and is not rescheduled per
+   * request: a busy keep-alive connection costs one clock read per request, not a timer.
+   */
+  private void startHead() {
+    if (timeoutNanos == 0) {
+      return;
+    }
+    headStarted = System.nanoTime();
+    if (timer == null && ctx.channel().isActive()) {
+      timer = ctx.executor().schedule(this::check, timeoutNanos, TimeUnit.NANOSECONDS);
     }
   }
 
-  private void expired() {
+  private void check() {
     timer = null;
-    if (awaitingHead && ctx.channel().isActive()) {
-      metrics.rejectedConnection("header-timeout");
-      ctx.channel().close();
+    if (!awaitingHead || headStarted == 0 || !ctx.channel().isActive()) {
+      return; // no head pending: the next one starts a timer again
     }
-  }
-
-  private void cancel() {
-    if (timer != null) {
-      timer.cancel(false);
-      timer = null;
+    long left = headStarted + timeoutNanos - System.nanoTime();
+    if (left > 0) {
+      timer = ctx.executor().schedule(this::check, left, TimeUnit.NANOSECONDS);
+      return;
     }
+    metrics.rejectedConnection("header-timeout");
+    ctx.channel().close();
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    cancel();
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
     ctx.fireChannelInactive();
   }
 }
