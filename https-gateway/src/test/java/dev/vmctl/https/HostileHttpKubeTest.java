@@ -139,6 +139,7 @@ class HostileHttpKubeTest {
           refused("bare LF line endings", 400, "GET / HTTP/1.1\nHost: {host}\n\n"),
           refused("NUL in a header value", 400, get("/", "X-A: a\0b")),
           refused("NUL in a header name", 400, get("/", "X\0A: b")),
+          refused("bare CR inside a header value", 400, get("/", "X-A: a\rX-VmCtl-UserID: me")),
           refused("HTTP/2.0 over HTTP/1.1 framing", 505, "GET / HTTP/2.0\r\nHost: {host}\r\n\r\n"),
           refused("HTTP/1.0 without Host", 400, "GET / HTTP/1.0\r\n\r\n"),
           refused("two Host headers", 400, get("/", "Host: {priv}")),
@@ -173,6 +174,18 @@ class HostileHttpKubeTest {
               post("/c", CHUNKED) + "5;ext=1\r\nhello\r\n0\r\n\r\n",
               List.of("transfer-encoding: chunked", "hello"),
               List.of()),
+          cut(
+              "a chunk extension longer than any header",
+              post("/c", CHUNKED) + "5;" + "e".repeat(20_000) + "\r\nhello\r\n0\r\n\r\n"),
+          cut(
+              "trailers longer than any header block",
+              post("/c", CHUNKED) + "5\r\nhello\r\n0\r\nX-T: " + "t".repeat(20_000) + "\r\n\r\n"),
+          refused(
+              "Transfer-Encoding in HTTP/1.0 is faulty framing (RFC 9112 6.1)",
+              400,
+              "POST /c10 HTTP/1.0\r\nHost: {host}\r\n"
+                  + CHUNKED
+                  + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
 
           // --- Trailers never reach the VM ---
           forwarded(
@@ -274,6 +287,32 @@ class HostileHttpKubeTest {
               "GET / HTTP/1.1\r\nHost: {priv}\r\nCookie: vmctl_session=v1.forged\r\n"
                   + "Connection: close\r\n\r\n"),
           forwarded(
+              "gateway cookies in a second Cookie header are removed too",
+              get("/ck", "Cookie: app=1", "Cookie: vmctl_session={session}; vmctl_link=x"),
+              List.of("cookie: app=1\r\n"),
+              List.of("vmctl_", "{session}")),
+          forwarded(
+              "Upgrade without Connection: Upgrade is no upgrade and is stripped",
+              get("/ws", "Upgrade: websocket", "Sec-WebSocket-Version: 13"),
+              List.of("get /ws http/1.1"),
+              List.of("upgrade")),
+          refused(
+              "a WebSocket upgrade does not open a private VM",
+              403,
+              head(
+                  "GET /ws",
+                  "{priv}",
+                  "Upgrade: websocket",
+                  "Connection: Upgrade, close",
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                  "Sec-WebSocket-Version: 13",
+                  "X-VmCtl-UserID: {ada}")),
+          forwarded(
+              "the VM gets the gateway's Host, never the client's spelling",
+              "GET /h HTTP/1.1\r\nHost: {host}.:1\r\n\r\n",
+              List.of("\r\nhost: {host}\r\n"),
+              List.of("{host}.", ":1\r\n")),
+          forwarded(
               "gateway cookies never reach a VM, other cookies do",
               get("/ck", "Cookie: vmctl_session={session}; app=1; vmctl_link=x"),
               List.of("cookie: app=1\r\n"),
@@ -327,6 +366,16 @@ class HostileHttpKubeTest {
               403,
               "Share link not valid",
               get("/x/.%2E/__vmctl/share/not-a-token", "Connection: close")),
+          local(
+              "percent-encoded underscores spell the gateway's prefix too",
+              200,
+              "Signed out",
+              get("/%5F%5Fvmctl/logout", "Connection: close")),
+          forwarded(
+              "a long run of dot segments normalises in one pass",
+              get("/" + "a/../".repeat(1500) + "end"),
+              List.of("get /end http/1.1\r\n"),
+              List.of("a/")),
           local(
               "a login token behind dot segments stays with the gateway",
               403,
