@@ -106,6 +106,7 @@ VMCTL_NAMESPACE=vmctl-system VMCTL_DOMAIN="$DOMAIN" VMCTL_GATEWAY_KEY_FILE="$STA
   start_java ssh-gateway ssh-gateway dev.vmctl.ssh.SshGatewayMain
 VMCTL_NAMESPACE=vmctl-system VMCTL_DOMAIN="$DOMAIN" VMCTL_GATEWAY_KEY_FILE="$STATE/gateway.key" \
   VMCTL_HTTPS_PORT="${VMCTL_HTTPS_PORT:-8443}" VMCTL_HTTP_PORT=18088 VMCTL_METRICS_PORT=18084 \
+  VMCTL_HTTP_BIND_ADDRESS=127.0.0.1 VMCTL_METRICS_BIND_ADDRESS=127.0.0.1 \
   VMCTL_TLS_MODE=local-ca VMCTL_LOCAL_CA_DIR="$STATE/local-ca" \
   start_java https-gateway https-gateway dev.vmctl.https.HttpsGatewayMain
 

@@ -20,6 +20,7 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * <p>Format: {@code base64url(v1 \n purpose \n subject \n expiresEpochSecond \n nonce)} {@code .}
  * {@code base64url(hmac)}. The purpose is signed too, so a login token never works as a session.
+ * The nonce is {@link #NONCE_BYTES} random bytes, base64url without padding.
  */
 public final class SignedTokens {
   /** What a token may be used for. */
@@ -33,6 +34,11 @@ public final class SignedTokens {
 
   /** Longer input is rejected before any decoding: tokens arrive from untrusted clients. */
   public static final int MAX_LENGTH = 512;
+
+  /** 128 bits from {@link SecureRandom}: single use and logout are keyed on the nonce. */
+  public static final int NONCE_BYTES = 16;
+
+  private static final int NONCE_CHARS = (NONCE_BYTES * 8 + 5) / 6; // base64url, no padding
 
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
@@ -54,10 +60,11 @@ public final class SignedTokens {
     if (subject.isEmpty() || subject.contains("\n")) {
       throw new IllegalArgumentException("bad subject");
     }
-    byte[] nonce = new byte[12];
+    byte[] nonce = new byte[NONCE_BYTES];
     RANDOM.nextBytes(nonce);
     long expires = clock.instant().plus(ttl).getEpochSecond();
-    String payload = "v1\n" + purpose + "\n" + subject + "\n" + expires + "\n" + B64.encode(nonce);
+    String payload =
+        "v1\n" + purpose + "\n" + subject + "\n" + expires + "\n" + B64.encodeToString(nonce);
     byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
     return B64.encodeToString(bytes) + "." + B64.encodeToString(mac(bytes));
   }
@@ -95,10 +102,26 @@ public final class SignedTokens {
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
-    if (!clock.instant().isBefore(expires)) {
+    if (!clock.instant().isBefore(expires) || !wellFormedNonce(parts[4])) {
       return Optional.empty();
     }
     return Optional.of(new Claims(expected, parts[2], expires, parts[4]));
+  }
+
+  /**
+   * A nonce of {@link #NONCE_BYTES} bytes. Tokens issued before nonces were random carried {@code
+   * [B@...} text that two tokens could share; they are refused (their holders log in again).
+   */
+  private static boolean wellFormedNonce(String nonce) {
+    if (nonce.length() != NONCE_CHARS) {
+      return false;
+    }
+    try {
+      byte[] bytes = B64D.decode(nonce);
+      return bytes.length == NONCE_BYTES && B64.encodeToString(bytes).equals(nonce); // canonical
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   private byte[] mac(byte[] payload) {

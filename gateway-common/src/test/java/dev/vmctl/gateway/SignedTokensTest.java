@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vmctl.gateway.SignedTokens.Purpose;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 
 class SignedTokensTest {
@@ -31,6 +36,51 @@ class SignedTokensTest {
     var a = tokens.verify(tokens.issue(Purpose.LOGIN, "ada", Duration.ofMinutes(1)), Purpose.LOGIN);
     var b = tokens.verify(tokens.issue(Purpose.LOGIN, "ada", Duration.ofMinutes(1)), Purpose.LOGIN);
     assertThat(a.orElseThrow().nonce()).isNotEqualTo(b.orElseThrow().nonce());
+  }
+
+  @Test
+  void noncesAre128RandomBitsInTheSignedPayload() {
+    String first = tokens.issue(Purpose.SESSION, "ada", Duration.ofMinutes(1));
+    String second = tokens.issue(Purpose.SESSION, "ada", Duration.ofMinutes(1));
+    byte[] a = nonceBytes(first);
+    byte[] b = nonceBytes(second);
+    assertThat(a).hasSize(16);
+    assertThat(b).hasSize(16);
+    assertThat(a).isNotEqualTo(b);
+    assertThat(tokens.verify(first, Purpose.SESSION).orElseThrow().nonce())
+        .isEqualTo(Base64.getUrlEncoder().withoutPadding().encodeToString(a));
+  }
+
+  @Test
+  void genuineTokenWithAShortOrNonBase64NonceIsRefused() throws Exception {
+    long expires = T0.plusSeconds(60).getEpochSecond();
+    for (String nonce : List.of("[B@47eb5f1d", "AAAAAAAAAAAAAAAA", "!".repeat(22))) {
+      String payload = "v1\nSESSION\nada\n" + expires + "\n" + nonce;
+      assertThat(tokens.verify(signed(payload), Purpose.SESSION)).as(nonce).isEmpty();
+    }
+    String good = "v1\nSESSION\nada\n" + expires + "\n" + "A".repeat(21) + "w";
+    assertThat(tokens.verify(signed(good), Purpose.SESSION)).isPresent();
+  }
+
+  /** The nonce field of a token's payload, decoded (what single use and logout key on). */
+  private static byte[] nonceBytes(String token) {
+    String payload =
+        new String(
+            Base64.getUrlDecoder().decode(token.substring(0, token.indexOf('.'))),
+            StandardCharsets.UTF_8);
+    String[] parts = payload.split("\n", -1);
+    assertThat(parts).hasSize(5);
+    assertThat(parts[4]).matches("[A-Za-z0-9_-]{22}");
+    return Base64.getUrlDecoder().decode(parts[4]);
+  }
+
+  /** A token signed with the test key, built by hand (as an older gateway would have issued). */
+  private String signed(String payload) throws Exception {
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+    return b64.encodeToString(bytes) + "." + b64.encodeToString(mac.doFinal(bytes));
   }
 
   @Test

@@ -36,7 +36,9 @@ public final class HttpsGatewayMain {
     KubernetesClient client = new KubernetesClientBuilder().build();
     CertificateSources certificates = certificates(config, System.getenv(), client, registry);
     try (AutoCloseable certificateCloser = certificates.closer();
-        MetricsServer metrics = new MetricsServer(config.metricsPort(), registry, ready::get);
+        MetricsServer metrics =
+            new MetricsServer(
+                config.metricsBindAddress(), config.metricsPort(), registry, ready::get);
         Directory directory = Directory.start(client, true, Duration.ofMinutes(2))) {
       byte[] key =
           config.gatewayKeyFile() != null
@@ -48,6 +50,7 @@ public final class HttpsGatewayMain {
                   config.domain(),
                   config.bindAddress(),
                   config.httpsPort(),
+                  config.httpBindAddress(),
                   config.httpPort(),
                   config.limits(),
                   config.threads()),
@@ -59,13 +62,13 @@ public final class HttpsGatewayMain {
               clock);
       ready.set(true);
       LOG.info(
-          "serving https://*.{} on :{} with {} TLS over {} (plain HTTP on :{}, metrics on :{})",
+          "serving https://*.{} on {} with {} TLS over {} (plain HTTP on {}, metrics on {})",
           config.domain().full(),
-          gateway.httpsPort(),
+          gateway.httpsAddress(),
           dev.vmctl.https.tls.SniContexts.provider(),
           HttpsGateway.transport(),
-          gateway.httpPort(),
-          metrics.port());
+          gateway.httpAddress(),
+          metrics.address());
       CountDownLatch stop = new CountDownLatch(1);
       Runtime.getRuntime()
           .addShutdownHook(

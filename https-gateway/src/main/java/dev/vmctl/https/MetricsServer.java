@@ -13,9 +13,11 @@ import java.util.function.BooleanSupplier;
 public final class MetricsServer implements AutoCloseable {
   private final HttpServer server;
 
-  public MetricsServer(int port, PrometheusMeterRegistry registry, BooleanSupplier ready)
+  /** Listens on {@code bindAddress} (an IP literal; {@code 0.0.0.0} for all) and {@code port}. */
+  public MetricsServer(
+      String bindAddress, int port, PrometheusMeterRegistry registry, BooleanSupplier ready)
       throws IOException {
-    server = HttpServer.create(new InetSocketAddress(port), 16);
+    server = HttpServer.create(new InetSocketAddress(bindAddress, port), 16);
     server.createContext("/metrics", ex -> reply(ex, 200, registry.scrape()));
     server.createContext("/healthz", ex -> reply(ex, 200, "ok\n"));
     server.createContext(
@@ -30,6 +32,10 @@ public final class MetricsServer implements AutoCloseable {
 
   public int port() {
     return server.getAddress().getPort();
+  }
+
+  public InetSocketAddress address() {
+    return server.getAddress();
   }
 
   private static void reply(HttpExchange exchange, int status, String body) throws IOException {

@@ -51,7 +51,25 @@ final class GatewayFixture implements AutoCloseable {
   final String linkToken;
   final KubernetesClient client;
 
+  /** The limits most tests run with: short enough for tests, long enough never to interfere. */
+  static final Limits LIMITS =
+      new Limits(
+          Duration.ofSeconds(30),
+          Duration.ofSeconds(20),
+          Duration.ofSeconds(2),
+          16384,
+          8192,
+          Duration.ofSeconds(10),
+          256);
+
   GatewayFixture(KubeEnv env) throws Exception {
+    this(env, LIMITS, "127.0.0.1");
+  }
+
+  /**
+   * @param httpBind the plain-HTTP listener's address (the TLS listener is on 127.0.0.1)
+   */
+  GatewayFixture(KubeEnv env, Limits limits, String httpBind) throws Exception {
     client = env.client();
     sfx = env.namespace().substring(env.namespace().length() - 5).replaceAll("[^a-z0-9]", "x");
     ada = "ada-" + sfx;
@@ -106,17 +124,7 @@ final class GatewayFixture implements AutoCloseable {
     gateway =
         HttpsGateway.start(
             new HttpsGateway.Setup(
-                Domain.parse("vm.localhost"),
-                "127.0.0.1",
-                0,
-                0,
-                new Limits(
-                    Duration.ofSeconds(30),
-                    Duration.ofSeconds(20),
-                    Duration.ofSeconds(2),
-                    16384,
-                    8192),
-                2),
+                Domain.parse("vm.localhost"), "127.0.0.1", 0, httpBind, 0, limits, 2),
             directory,
             tokens,
             new PemCertificateStore(List.of(leaf), Clock.systemUTC(), Duration.ofSeconds(1)),
@@ -153,7 +161,7 @@ final class GatewayFixture implements AutoCloseable {
     client.resource(user).create();
   }
 
-  private void vm(
+  void vm(
       String name,
       boolean isPublic,
       Integer port,

@@ -22,6 +22,14 @@ final class RawTls implements AutoCloseable {
   final SSLSocket socket;
 
   RawTls(Path caCert, int port, String sni) throws Exception {
+    this(caCert, port, sni, null);
+  }
+
+  /**
+   * @param from the local address to connect from (e.g. {@code 127.0.0.5}: the gateway counts
+   *     connections per source address), or null for any
+   */
+  RawTls(Path caCert, int port, String sni, String from) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     try (InputStream in = Files.newInputStream(caCert)) {
@@ -38,6 +46,9 @@ final class RawTls implements AutoCloseable {
     params.setServerNames(List.of(new SNIHostName(sni)));
     params.setApplicationProtocols(new String[] {"http/1.1"});
     socket.setSSLParameters(params);
+    if (from != null) {
+      socket.bind(new InetSocketAddress(from, 0));
+    }
     socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     socket.setSoTimeout(10_000);
     socket.startHandshake();
@@ -71,6 +82,29 @@ final class RawTls implements AutoCloseable {
     return out.toString(StandardCharsets.ISO_8859_1);
   }
 
+  /** What arrived, and whether the peer closed (rather than going quiet). */
+  record Answer(String text, boolean closed) {}
+
+  /** Reads until the peer closes or nothing arrives for {@code quietMillis}. */
+  Answer readAnswer(int quietMillis) throws IOException {
+    socket.setSoTimeout(quietMillis);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[8192];
+    boolean closed;
+    try {
+      int n;
+      while ((n = socket.getInputStream().read(buf)) > 0) {
+        out.write(buf, 0, n);
+      }
+      closed = true;
+    } catch (SocketTimeoutException e) {
+      closed = false;
+    } catch (IOException e) {
+      closed = true; // reset after a close
+    }
+    return new Answer(out.toString(StandardCharsets.ISO_8859_1), closed);
+  }
+
   /** Reads one HTTP response head (up to the blank line). */
   String readHead() throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -85,10 +119,13 @@ final class RawTls implements AutoCloseable {
     return out.toString(StandardCharsets.ISO_8859_1);
   }
 
+  /** Whether the peer closes within 5 s (a reset counts; still open after 5 s does not). */
   boolean closedByPeer() throws IOException {
     socket.setSoTimeout(5000);
     try {
       return socket.getInputStream().read() < 0;
+    } catch (SocketTimeoutException e) {
+      return false;
     } catch (IOException e) {
       return true;
     }

@@ -12,9 +12,13 @@ public final class ResponseHeaders {
 
   private ResponseHeaders() {}
 
-  /** Drops hop-by-hop headers and forbidden {@code Set-Cookie}s (see {@link Cookies}). */
+  /**
+   * Drops hop-by-hop headers (also those the VM's {@code Connection} names) and forbidden {@code
+   * Set-Cookie}s (see {@link Cookies}).
+   */
   public static void forClient(HttpHeaders headers, String vmHost, boolean upgraded) {
     if (!upgraded) {
+      RequestHeaders.namedInConnection(headers).forEach(headers::remove);
       HOP_BY_HOP.forEach(headers::remove);
       headers.remove(HttpHeaderNames.UPGRADE);
     }

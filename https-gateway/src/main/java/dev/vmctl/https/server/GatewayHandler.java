@@ -4,6 +4,7 @@ import dev.vmctl.gateway.Access;
 import dev.vmctl.https.Domain;
 import dev.vmctl.https.access.Visitor;
 import dev.vmctl.https.proxy.RequestHeaders;
+import dev.vmctl.https.proxy.RequestTarget;
 import dev.vmctl.https.routing.Route;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
@@ -17,6 +18,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -41,20 +43,26 @@ import java.util.List;
 final class GatewayHandler extends ChannelDuplexHandler {
   private final Gateway gateway;
   private final boolean http1;
+  private final HeaderDeadline deadline;
   private final ArrayDeque<Object> queued = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private ProxyExchange exchange;
   private boolean tunnel;
   private boolean discarding;
   private boolean keepAlive;
+  private boolean closing;
   private long started;
   private String method = "-";
   private String host = "-";
   private String uri = "-";
 
-  GatewayHandler(Gateway gateway, boolean http1) {
+  /**
+   * @param deadline the connection's header deadline (for HTTP/2, shared by its streams)
+   */
+  GatewayHandler(Gateway gateway, boolean http1, HeaderDeadline deadline) {
     this.gateway = gateway;
     this.http1 = http1;
+    this.deadline = deadline;
   }
 
   @Override
@@ -71,6 +79,12 @@ final class GatewayHandler extends ChannelDuplexHandler {
     if (tunnel) {
       exchange.tunnelFromClient(msg);
       return;
+    }
+    if (msg instanceof HttpRequest) {
+      deadline.headReceived();
+    }
+    if (http1 && msg instanceof LastHttpContent) {
+      deadline.awaitNextHead();
     }
     if (exchange != null && exchange.requestComplete() || !queued.isEmpty()) {
       queued.add(msg); // a pipelined request: wait for the current response to finish
@@ -89,6 +103,15 @@ final class GatewayHandler extends ChannelDuplexHandler {
       return;
     }
     if (msg instanceof HttpContent content) {
+      if (content.decoderResult().isFailure()) {
+        content.release();
+        malformedBody(); // bad chunk size, chunk longer than announced, bare LF...
+        return;
+      }
+      if (content instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+        // Trailers never reach a VM: nothing in them is checked like headers (X-VmCtl-*, ...).
+        last.trailingHeaders().clear();
+      }
       if (exchange != null) {
         exchange.fromClient(content);
       } else {
@@ -98,6 +121,31 @@ final class GatewayHandler extends ChannelDuplexHandler {
         content.release();
       }
     }
+  }
+
+  /**
+   * A body the decoder could not frame: the VM must never see it end (it would look complete), so
+   * its connection is dropped; the client gets 400 if nothing was answered yet, and is closed.
+   */
+  private void malformedBody() {
+    keepAlive = false;
+    ProxyExchange ex = exchange;
+    if (ex == null) {
+      if (!closing) {
+        closing = true; // answered locally already (e.g. 403) while the body was discarded
+        ctx.channel().close();
+      }
+      return;
+    }
+    exchange = null;
+    if (ex.abortRequest()) {
+      finished(ex.status(), "malformed-body");
+      closing = true;
+      ctx.channel().close(); // the VM's answer had started: a cut response must not look whole
+      return;
+    }
+    ctx.channel().config().setAutoRead(true);
+    answer(HttpResponseStatus.BAD_REQUEST, "Malformed request body");
   }
 
   private void onRequest(HttpRequest request) {
@@ -120,10 +168,25 @@ final class GatewayHandler extends ChannelDuplexHandler {
       }
       return;
     }
+    if (http1 && request.protocolVersion().majorVersion() != 1) {
+      keepAlive = false;
+      answer(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "HTTP version not supported");
+      return;
+    }
     if (request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
         && request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
       keepAlive = false; // request smuggling attempt: refuse and drop the connection
       answer(HttpResponseStatus.BAD_REQUEST, "Both Content-Length and Transfer-Encoding");
+      return;
+    }
+    if (!RequestHeaders.onlyChunked(request.headers())) {
+      keepAlive = false; // a coding the gateway cannot frame: the body's end is unknown
+      answer(HttpResponseStatus.NOT_IMPLEMENTED, "Transfer-Encoding other than chunked");
+      return;
+    }
+    if (HttpMethod.CONNECT.equals(request.method())) {
+      keepAlive = false;
+      answer(HttpResponseStatus.METHOD_NOT_ALLOWED, "This gateway is not a forward proxy");
       return;
     }
     List<String> hosts = request.headers().getAll(HttpHeaderNames.HOST);
@@ -134,6 +197,13 @@ final class GatewayHandler extends ChannelDuplexHandler {
       return;
     }
     host = normalised;
+    String target = RequestTarget.normalise(uri, method, host);
+    if (target == null) {
+      keepAlive = false;
+      answer(HttpResponseStatus.BAD_REQUEST, "Malformed request target");
+      return;
+    }
+    uri = target; // routed, logged and forwarded in this one form
     discarding = !(request instanceof LastHttpContent);
     Domain domain = gateway.domain();
     if (!domain.covers(host)) {
@@ -183,8 +253,7 @@ final class GatewayHandler extends ChannelDuplexHandler {
     boolean websocket = http1 && RequestHeaders.isWebSocketUpgrade(request.headers());
     RequestHeaders.forBackend(request.headers(), visitor, clientIp(), hostHeader(), websocket);
     HttpRequest head =
-        new DefaultHttpRequest(
-            HttpVersion.HTTP_1_1, request.method(), request.uri(), request.headers());
+        new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), uri, request.headers());
     ProxyExchange ex =
         new ProxyExchange(
             this, ctx, head, host, http1, websocket, gateway.pool(), gateway.metrics());
@@ -197,8 +266,10 @@ final class GatewayHandler extends ChannelDuplexHandler {
     } else if (request instanceof LastHttpContent) {
       ex.fromClient(LastHttpContent.EMPTY_LAST_CONTENT);
     } else {
-      if (!HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head)) {
-        HttpUtil.setTransferEncodingChunked(head, true); // HTTP/2 bodies need framing upstream
+      // HTTP/1.1 bodies are framed by Content-Length or chunked; without either there is none.
+      // An HTTP/2 stream still open may carry a body of unknown length: that needs chunked.
+      if (!http1 && !HttpUtil.isContentLengthSet(head)) {
+        HttpUtil.setTransferEncodingChunked(head, true);
       }
       ctx.channel().config().setAutoRead(false); // until the VM is connected
     }
@@ -248,6 +319,7 @@ final class GatewayHandler extends ChannelDuplexHandler {
     }
     var future = ctx.writeAndFlush(response);
     if (!keepAlive) {
+      closing = true;
       future.addListener(ChannelFutureListener.CLOSE);
     }
     finished(status, "local");
@@ -268,6 +340,7 @@ final class GatewayHandler extends ChannelDuplexHandler {
     exchange = null;
     finished(status, outcome);
     if (!keepAlive) {
+      closing = true;
       written.addListener(ChannelFutureListener.CLOSE);
       return;
     }
@@ -278,6 +351,7 @@ final class GatewayHandler extends ChannelDuplexHandler {
   /** The VM accepted the WebSocket upgrade: from now on both sides are raw bytes. */
   void upgradedToTunnel(ProxyExchange ex) {
     tunnel = true;
+    deadline.stop();
     finished(101, "upgraded");
     ctx.pipeline().remove(HttpServerExpectContinueHandler.class);
     ctx.pipeline().remove(HttpServerCodec.class);

@@ -17,6 +17,7 @@ public final class GatewayMetrics {
   // Meters looked up once per status/outcome, not built on every request.
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+  private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
 
   public GatewayMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -61,6 +62,19 @@ public final class GatewayMetrics {
                     .maximumExpectedValue(Duration.ofSeconds(60))
                     .register(registry))
         .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** A client connection closed by the gateway before a request: {@code header-timeout} etc. */
+  public void rejectedConnection(String reason) {
+    rejected
+        .computeIfAbsent(
+            reason,
+            r ->
+                Counter.builder("vmctl_https_rejected_connections")
+                    .description("Client connections closed for a limit before a request")
+                    .tag("reason", r)
+                    .register(registry))
+        .increment();
   }
 
   /** A backend could not be reached or failed mid-response. */

@@ -24,7 +24,10 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 
-/** The two listeners (TLS and plain HTTP) over one set of event loops. */
+/**
+ * The two listeners (TLS and plain HTTP) over one set of event loops, each on its configured
+ * address. Both share the per-address connection cap.
+ */
 public final class HttpsGateway implements AutoCloseable {
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
@@ -38,9 +41,20 @@ public final class HttpsGateway implements AutoCloseable {
     this.http = http;
   }
 
-  /** What the gateway serves with. */
+  /**
+   * What the gateway serves with.
+   *
+   * @param bindAddress the TLS listener's address
+   * @param httpBindAddress the plain-HTTP listener's address
+   */
   public record Setup(
-      Domain domain, String bindAddress, int httpsPort, int httpPort, Limits limits, int threads) {}
+      Domain domain,
+      String bindAddress,
+      int httpsPort,
+      String httpBindAddress,
+      int httpPort,
+      Limits limits,
+      int threads) {}
 
   public static HttpsGateway start(
       Setup setup,
@@ -68,18 +82,21 @@ public final class HttpsGateway implements AutoCloseable {
     EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Transport.ioHandler());
     EventLoopGroup workers =
         new MultiThreadIoEventLoopGroup(setup.threads(), Transport.ioHandler());
+    PerAddressLimit perAddress =
+        new PerAddressLimit(setup.limits().maxConnectionsPerAddress(), metrics);
     try {
       Channel https =
           bootstrap(
                   boss,
                   workers,
-                  new TlsPipeline(gateway, new SniContexts(certificates, setup.domain().host())))
+                  new TlsPipeline(
+                      gateway, new SniContexts(certificates, setup.domain().host()), perAddress))
               .bind(setup.bindAddress(), setup.httpsPort())
               .sync()
               .channel();
       Channel http =
-          bootstrap(boss, workers, plain(setup, challenges, metrics))
-              .bind(setup.bindAddress(), setup.httpPort())
+          bootstrap(boss, workers, plain(setup, challenges, metrics, perAddress))
+              .bind(setup.httpBindAddress(), setup.httpPort())
               .sync()
               .channel();
       return new HttpsGateway(boss, workers, https, http);
@@ -101,18 +118,24 @@ public final class HttpsGateway implements AutoCloseable {
   }
 
   private static ChannelInitializer<SocketChannel> plain(
-      Setup setup, Http01Challenges challenges, GatewayMetrics metrics) {
+      Setup setup,
+      Http01Challenges challenges,
+      GatewayMetrics metrics,
+      PerAddressLimit perAddress) {
     ConnectionCounter counter = new ConnectionCounter(metrics);
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {
+        HeaderDeadline deadline = new HeaderDeadline(setup.limits().header().toNanos(), metrics);
         ch.pipeline()
+            .addLast(perAddress)
+            .addLast(deadline)
             .addLast(counter)
             .addLast(
                 new IdleStateHandler(0, 0, setup.limits().idle().toMillis(), TimeUnit.MILLISECONDS))
             .addLast(TlsPipeline.http1Codec(setup.limits()))
             .addLast(new HttpObjectAggregator(8192)) // redirects and challenges carry no body
-            .addLast(new PlainHttpHandler(setup.domain(), challenges, metrics));
+            .addLast(new PlainHttpHandler(setup.domain(), challenges, metrics, deadline));
       }
     };
   }
@@ -128,6 +151,16 @@ public final class HttpsGateway implements AutoCloseable {
 
   public int httpPort() {
     return ((InetSocketAddress) http.localAddress()).getPort();
+  }
+
+  /** The TLS listener's bound address (as configured, port resolved). */
+  public InetSocketAddress httpsAddress() {
+    return (InetSocketAddress) https.localAddress();
+  }
+
+  /** The plain-HTTP listener's bound address. */
+  public InetSocketAddress httpAddress() {
+    return (InetSocketAddress) http.localAddress();
   }
 
   @Override

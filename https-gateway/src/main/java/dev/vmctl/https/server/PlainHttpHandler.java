@@ -23,16 +23,21 @@ final class PlainHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
   private final Domain domain;
   private final Http01Challenges challenges;
   private final GatewayMetrics metrics;
+  private final HeaderDeadline deadline;
 
-  PlainHttpHandler(Domain domain, Http01Challenges challenges, GatewayMetrics metrics) {
+  PlainHttpHandler(
+      Domain domain, Http01Challenges challenges, GatewayMetrics metrics, HeaderDeadline deadline) {
     this.domain = domain;
     this.challenges = challenges;
     this.metrics = metrics;
+    this.deadline = deadline;
   }
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
     long started = System.nanoTime();
+    deadline.headReceived(); // aggregated: head and (small) body are both in
+    deadline.awaitNextHead();
     boolean keepAlive = HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess();
     FullHttpResponse response = respond(ctx, request);
     HttpUtil.setKeepAlive(response, keepAlive);

@@ -287,6 +287,27 @@ final class ProxyExchange {
     handler.answerFailure(failure, message, requestComplete);
   }
 
+  /**
+   * The client's body turned out malformed: the VM's connection is dropped without the body's end,
+   * so the VM never takes the request as complete.
+   *
+   * @return whether the VM's response had started (then only closing the client is left)
+   */
+  boolean abortRequest() {
+    done = true;
+    pending.forEach(ReferenceCountUtil::release);
+    pending.clear();
+    if (backend != null) {
+      backend.pipeline().get(BackendHandler.class).detach();
+      backend.close();
+    }
+    return responseStarted;
+  }
+
+  int status() {
+    return status;
+  }
+
   /** The client went away: drop the backend connection (its state is unknown). */
   void clientClosed() {
     if (done) {

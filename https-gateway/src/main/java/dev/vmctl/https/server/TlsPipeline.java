@@ -24,22 +24,27 @@ final class TlsPipeline extends ChannelInitializer<SocketChannel> {
   private final Gateway gateway;
   private final SniContexts contexts;
   private final ConnectionCounter counter;
+  private final PerAddressLimit perAddress;
 
-  TlsPipeline(Gateway gateway, SniContexts contexts) {
+  TlsPipeline(Gateway gateway, SniContexts contexts, PerAddressLimit perAddress) {
     this.gateway = gateway;
     this.contexts = contexts;
     this.counter = new ConnectionCounter(gateway.metrics());
+    this.perAddress = perAddress;
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
     Limits limits = gateway.limits();
+    HeaderDeadline deadline = new HeaderDeadline(limits.header().toNanos(), gateway.metrics());
     ch.pipeline()
+        .addLast(perAddress)
+        .addLast(deadline)
         .addLast(counter)
         .addLast(
             "idle", new IdleStateHandler(0, 0, limits.idle().toMillis(), TimeUnit.MILLISECONDS))
         .addLast(new SniHandler(contexts, 16384, 10_000))
-        .addLast(new Negotiation(gateway));
+        .addLast(new Negotiation(gateway, deadline));
   }
 
   static HttpServerCodec http1Codec(Limits limits) {
@@ -54,10 +59,12 @@ final class TlsPipeline extends ChannelInitializer<SocketChannel> {
   /** Installs the HTTP/1.1 or HTTP/2 handlers once the handshake has chosen. */
   private static final class Negotiation extends ApplicationProtocolNegotiationHandler {
     private final Gateway gateway;
+    private final HeaderDeadline deadline;
 
-    Negotiation(Gateway gateway) {
+    Negotiation(Gateway gateway, HeaderDeadline deadline) {
       super(ApplicationProtocolNames.HTTP_1_1);
       this.gateway = gateway;
+      this.deadline = deadline;
     }
 
     @Override
@@ -80,7 +87,7 @@ final class TlsPipeline extends ChannelInitializer<SocketChannel> {
                             .pipeline()
                             .addLast(new Http2StreamFrameToHttpObjectCodec(true))
                             .addLast(new HttpServerExpectContinueHandler())
-                            .addLast(new GatewayHandler(gateway, false));
+                            .addLast(new GatewayHandler(gateway, false, deadline));
                       }
                     }))
             .addLast(new IdleCloser());
@@ -88,7 +95,7 @@ final class TlsPipeline extends ChannelInitializer<SocketChannel> {
         ctx.pipeline()
             .addLast(http1Codec(gateway.limits()))
             .addLast(new HttpServerExpectContinueHandler())
-            .addLast(new GatewayHandler(gateway, true));
+            .addLast(new GatewayHandler(gateway, true, deadline));
       }
     }
 

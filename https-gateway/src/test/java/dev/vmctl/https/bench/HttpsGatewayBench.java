@@ -60,7 +60,13 @@ public final class HttpsGatewayBench {
           HttpsGateway gateway =
               HttpsGateway.start(
                   new HttpsGateway.Setup(
-                      Domain.parse("vm.localhost"), "127.0.0.1", 0, 0, Limits.DEFAULTS, threads),
+                      Domain.parse("vm.localhost"),
+                      "127.0.0.1",
+                      0,
+                      "127.0.0.1",
+                      0,
+                      Limits.DEFAULTS,
+                      threads),
                   directory,
                   new SignedTokens(key, Clock.systemUTC()),
                   new PemCertificateStore(List.of(leaf), Clock.systemUTC(), Duration.ofSeconds(10)),
