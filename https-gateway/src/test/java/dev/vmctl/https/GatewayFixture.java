@@ -100,10 +100,10 @@ final class GatewayFixture implements AutoCloseable {
 
     Share toBob = share("to-bob", host("priv"));
     toBob.getSpec().email = "BOB@example.com";
-    client.resource(toBob).create();
+    bind(client.resource(toBob).create());
     Share link = share("link1", host("priv"));
     link.getSpec().link = true;
-    client.resource(link).create();
+    bind(client.resource(link).create());
     linkToken = "lt-" + sfx + "-0123456789abcdef";
     client
         .resource(
@@ -158,7 +158,24 @@ final class GatewayFixture implements AutoCloseable {
     user.getSpec().email = email;
     user.getSpec().namespace = name.equals(ada) ? adaNs : null;
     user.getSpec().disabled = disabled ? Boolean.TRUE : null;
-    client.resource(user).create();
+    User created = client.resource(user).create();
+    // What the operator writes once it has provisioned the User's namespace (Ownership).
+    created.setStatus(new User.Status());
+    created.getStatus().namespace = name.equals(ada) ? adaNs : "user-" + name;
+    client.resource(created).updateStatus();
+  }
+
+  /** What the operator writes when a Share first applies: the uid of its VM. */
+  void bind(Share share) {
+    VirtualMachine vm =
+        client
+            .resources(VirtualMachine.class)
+            .inNamespace(adaNs)
+            .withName(share.getSpec().vm)
+            .get();
+    share.setStatus(new Share.Status());
+    share.getStatus().vmUid = vm.getMetadata().getUid();
+    client.resource(share).updateStatus();
   }
 
   void vm(
@@ -181,6 +198,7 @@ final class GatewayFixture implements AutoCloseable {
     VirtualMachineStatus status = new VirtualMachineStatus();
     status.phase = phase;
     status.ipAddress = ip;
+    status.nodeName = "host-of-" + name; // every backend is on 127.0.0.1: one host each
     if (guestPorts != null) {
       status.guest = new VirtualMachineStatus.GuestStatus();
       status.guest.listeningPorts = guestPorts;

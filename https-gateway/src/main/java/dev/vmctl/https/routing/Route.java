@@ -16,7 +16,10 @@ public sealed interface Route {
   record Backend(VirtualMachine vm, String address, int port) implements Route {}
 
   /** The oldest VM named {@code name} (docs/gateways.md decision 4) and how to reach it. */
-  static Route of(String name, List<VirtualMachine> oldestFirst) {
+  static Route of(
+      String name,
+      List<VirtualMachine> oldestFirst,
+      java.util.function.Predicate<VirtualMachine> addressIsUnique) {
     if (oldestFirst.isEmpty()) {
       return new Unknown(name);
     }
@@ -28,6 +31,10 @@ public sealed interface Route {
     String address = vm.getStatus().ipAddress;
     if (address == null || address.isBlank()) {
       return new Unavailable(vm, "is Running but has no IP address yet");
+    }
+    if (!addressIsUnique.test(vm)) {
+      // Never connect anyone to an address two VMs claim: it may be another person's VM.
+      return new Unavailable(vm, "shares its address with another VM; it is not served");
     }
     return WebPort.of(vm)
         .<Route>map(port -> new Backend(vm, address, port))

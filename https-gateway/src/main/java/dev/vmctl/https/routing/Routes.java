@@ -11,6 +11,6 @@ public final class Routes {
   }
 
   public Route forVm(String name) {
-    return Route.of(name, directory.vmsNamed(name));
+    return Route.of(name, directory.vmsNamed(name), directory::addressIsUnique);
   }
 }

@@ -150,7 +150,7 @@ public final class ControlPages {
   }
 
   private Route route(String vmName) {
-    return Route.of(vmName, directory.vmsNamed(vmName));
+    return Route.of(vmName, directory.vmsNamed(vmName), directory::addressIsUnique);
   }
 
   private static VirtualMachine vmOf(Route route) {

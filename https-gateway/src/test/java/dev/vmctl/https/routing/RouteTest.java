@@ -32,21 +32,33 @@ class RouteTest {
   @Test
   void oldestRunningVmWithAnAddressAndPortIsABackend() {
     VirtualMachine oldest = vm(VmPhase.Running, "10.0.0.5", 8080, null);
-    Route route = Route.of("web", List.of(oldest, vm(VmPhase.Running, "10.0.0.6", 80, null)));
+    Route route =
+        Route.of("web", List.of(oldest, vm(VmPhase.Running, "10.0.0.6", 80, null)), vm -> true);
     assertThat(route).isEqualTo(new Route.Backend(oldest, "10.0.0.5", 8080));
   }
 
   @Test
   void unknownStoppedAndPortlessVms() {
-    assertThat(Route.of("web", List.of())).isEqualTo(new Route.Unknown("web"));
-    assertThat(Route.of("web", List.of(vm(VmPhase.Stopped, "10.0.0.5", 80, null))))
+    assertThat(Route.of("web", List.of(), vm -> true)).isEqualTo(new Route.Unknown("web"));
+    assertThat(Route.of("web", List.of(vm(VmPhase.Stopped, "10.0.0.5", 80, null)), vm -> true))
         .isInstanceOfSatisfying(
             Route.Unavailable.class, u -> assertThat(u.reason()).isEqualTo("is Stopped"));
-    assertThat(Route.of("web", List.of(vm(VmPhase.Running, null, 80, null))))
+    assertThat(Route.of("web", List.of(vm(VmPhase.Running, null, 80, null)), vm -> true))
         .isInstanceOf(Route.Unavailable.class);
-    assertThat(Route.of("web", List.of(vm(VmPhase.Running, "10.0.0.5", null, List.of(22)))))
+    assertThat(
+            Route.of(
+                "web", List.of(vm(VmPhase.Running, "10.0.0.5", null, List.of(22))), vm -> true))
         .isInstanceOfSatisfying(
             Route.Unavailable.class, u -> assertThat(u.reason()).contains("no web port"));
+  }
+
+  /** Issue 22: an address two VMs claim is served to nobody. */
+  @Test
+  void aVmWhoseAddressAnotherVmClaimsIsNotServed() {
+    VirtualMachine vm = vm(VmPhase.Running, "10.0.0.5", 8080, null);
+    assertThat(Route.of("web", List.of(vm), v -> false))
+        .isInstanceOfSatisfying(
+            Route.Unavailable.class, u -> assertThat(u.reason()).contains("shares its address"));
   }
 
   @Test
