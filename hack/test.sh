@@ -9,7 +9,7 @@ cd "$VMCTL_ROOT"
 ensure_toolchain
 # Host tools the root-level tests use: btrfs pools, nftables rules, ping, pgrep.
 ensure_packages btrfs-progs nftables iputils-ping procps iproute2 util-linux openssh-client \
-  openssh-server openssh-sftp-server openssl curl chromium nginx-light wrk
+  openssh-server openssh-sftp-server openssl curl chromium nginx-light wrk busybox-static
 # BIND (named) for the https-gateway's RFC 2136 DNS-01 test.
 ensure_packages bind9
 step "Kubernetes binaries (etcd, kube-apiserver, kubectl)"

@@ -26,6 +26,8 @@ import java.util.Map;
  * @param lvmVolumeGroup VMCTL_LVM_VG, lvmThinPool VMCTL_LVM_THINPOOL: for the lvm-thin driver
  * @param cloudHypervisor VMCTL_CLOUD_HYPERVISOR: the cloud-hypervisor binary
  * @param gatewayNamespace VMCTL_GATEWAY_NAMESPACE: where the SSH gateway publishes its proxy key
+ * @param httpBindAddress VMCTL_HTTP_BIND_ADDRESS: the address /metrics and /healthz listen on (all
+ *     addresses when empty); guests cannot reach it either way (the input filter)
  */
 public record NodeConfig(
     String hostName,
@@ -48,7 +50,56 @@ public record NodeConfig(
     String lvmVolumeGroup,
     String lvmThinPool,
     String cloudHypervisor,
-    String gatewayNamespace) {
+    String gatewayNamespace,
+    String httpBindAddress) {
+
+  /** Listening on all addresses. */
+  public NodeConfig(
+      String hostName,
+      Path stateDir,
+      Path pool,
+      String storageDriver,
+      String hypervisor,
+      Subnet subnet,
+      String bridge,
+      String netns,
+      Path kernelDir,
+      String qemu,
+      String vhostVsock,
+      boolean kvm,
+      int reservedCpus,
+      String reservedMemory,
+      Duration heartbeat,
+      int httpPort,
+      String sshUser,
+      String lvmVolumeGroup,
+      String lvmThinPool,
+      String cloudHypervisor,
+      String gatewayNamespace) {
+    this(
+        hostName,
+        stateDir,
+        pool,
+        storageDriver,
+        hypervisor,
+        subnet,
+        bridge,
+        netns,
+        kernelDir,
+        qemu,
+        vhostVsock,
+        kvm,
+        reservedCpus,
+        reservedMemory,
+        heartbeat,
+        httpPort,
+        sshUser,
+        lvmVolumeGroup,
+        lvmThinPool,
+        cloudHypervisor,
+        gatewayNamespace,
+        "");
+  }
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
@@ -73,7 +124,8 @@ public record NodeConfig(
         env.getOrDefault("VMCTL_LVM_VG", "vmctl"),
         env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"),
         env.getOrDefault("VMCTL_CLOUD_HYPERVISOR", "cloud-hypervisor"),
-        env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"));
+        env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"),
+        env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", ""));
   }
 
   private static String hostname() {

@@ -77,7 +77,12 @@ public final class NodeDaemon implements AutoCloseable {
             });
     long period = config.heartbeat().toMillis();
     heartbeat.scheduleWithFixedDelay(publisher::publish, period, period, TimeUnit.MILLISECONDS);
-    this.http = HttpServer.create(new InetSocketAddress(config.httpPort()), 0);
+    this.http =
+        HttpServer.create(
+            config.httpBindAddress() == null || config.httpBindAddress().isBlank()
+                ? new InetSocketAddress(config.httpPort())
+                : new InetSocketAddress(config.httpBindAddress(), config.httpPort()),
+            0);
     http.createContext("/metrics", ex -> respond(ex, registry.scrape()));
     http.createContext("/healthz", ex -> respond(ex, "ok\n"));
     http.start();

@@ -17,6 +17,7 @@ import java.util.Map;
  * @param leaseNamespace VMCTL_LEASE_NAMESPACE: where the leader-election Lease lives
  * @param leaseDuration VMCTL_LEASE_DURATION: how long a silent leader keeps the lease (15s)
  * @param httpPort VMCTL_HTTP_PORT: /metrics, /healthz, /readyz (8080; 0 picks a free port)
+ * @param httpBindAddress VMCTL_HTTP_BIND_ADDRESS: the address that port listens on (all when empty)
  */
 public record OperatorConfig(
     Strategy strategy,
@@ -26,7 +27,8 @@ public record OperatorConfig(
     Quota.Amounts defaultQuota,
     String leaseNamespace,
     Duration leaseDuration,
-    int httpPort) {
+    int httpPort,
+    String httpBindAddress) {
 
   public static OperatorConfig fromEnvironment(Map<String, String> env) {
     return new OperatorConfig(
@@ -44,7 +46,8 @@ public record OperatorConfig(
         env.getOrDefault("VMCTL_LEASE_NAMESPACE", "vmctl-system"),
         Duration.parse(
             "PT" + env.getOrDefault("VMCTL_LEASE_DURATION", "15s").toUpperCase(Locale.ROOT)),
-        Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8080")));
+        Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8080")),
+        env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", ""));
   }
 
   public OperatorConfig withStrategy(Strategy s) {
@@ -56,11 +59,20 @@ public record OperatorConfig(
         defaultQuota,
         leaseNamespace,
         leaseDuration,
-        httpPort);
+        httpPort,
+        httpBindAddress);
   }
 
   public OperatorConfig withHeartbeatGrace(Duration d) {
     return new OperatorConfig(
-        strategy, d, domain, sshGateway, defaultQuota, leaseNamespace, leaseDuration, httpPort);
+        strategy,
+        d,
+        domain,
+        sshGateway,
+        defaultQuota,
+        leaseNamespace,
+        leaseDuration,
+        httpPort,
+        httpBindAddress);
   }
 }

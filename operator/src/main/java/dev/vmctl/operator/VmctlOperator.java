@@ -93,7 +93,12 @@ public final class VmctlOperator implements AutoCloseable {
         new UserReconciler(config, clock), o -> o.withItemStore(new TrimmingItemStore<>()));
     operator.register(
         new ShareReconciler(config, clock), o -> o.withItemStore(new TrimmingItemStore<>()));
-    this.http = HttpServer.create(new InetSocketAddress(config.httpPort()), 0);
+    this.http =
+        HttpServer.create(
+            config.httpBindAddress().isBlank()
+                ? new InetSocketAddress(config.httpPort())
+                : new InetSocketAddress(config.httpBindAddress(), config.httpPort()),
+            0);
     http.createContext("/metrics", ex -> respond(ex, 200, registry.scrape()));
     http.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));
     http.createContext(

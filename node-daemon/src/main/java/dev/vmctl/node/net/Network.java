@@ -65,14 +65,32 @@ public final class Network {
     ensureNftables();
   }
 
+  /** The rules' marker: a table without it is from an older daemon and is replaced whole. */
+  static final String INPUT_MARK = "no VM-to-host traffic";
+
+  /**
+   * The host's own rules for VM traffic: no VM reaches another VM (forward), no VM reaches the
+   * host's own services (input: only replies to connections the host opened, and ping of the
+   * gateway), VM egress leaves through NAT. Measured by content, not by the table's existence, so
+   * an older or hand-edited table is replaced in one atomic nft transaction.
+   */
   private void ensureNftables() throws IOException {
-    List<String> check = Commands.inNetns(netns, List.of("nft", "list", "table", "inet", TABLE));
-    if (commands.run(check).ok()) {
+    List<String> list = Commands.inNetns(netns, List.of("nft", "list", "table", "inet", TABLE));
+    Commands.Result current = commands.run(list);
+    if (current.ok() && current.stdout().contains(INPUT_MARK)) {
       return;
     }
     String rules =
         """
+        table inet %1$s
+        delete table inet %1$s
         table inet %1$s {
+          chain input {
+            type filter hook input priority 0; policy accept;
+            iifname "%2$s" ct state established,related accept
+            iifname "%2$s" ip daddr %4$s icmp type echo-request accept
+            iifname "%2$s" drop comment "%5$s"
+          }
           chain forward {
             type filter hook forward priority 0; policy accept;
             iifname "%2$s" oifname "%2$s" ip saddr %3$s ip daddr %3$s ip daddr != %4$s drop comment "no VM-to-VM traffic"
@@ -83,7 +101,7 @@ public final class Network {
           }
         }
         """
-            .formatted(TABLE, bridge, subnet.cidr(), subnet.gateway());
+            .formatted(TABLE, bridge, subnet.cidr(), subnet.gateway(), INPUT_MARK);
     java.nio.file.Path file = java.nio.file.Files.createTempFile("vmctl-nft", ".nft");
     try {
       java.nio.file.Files.writeString(file, rules);
@@ -95,8 +113,17 @@ public final class Network {
     } finally {
       java.nio.file.Files.deleteIfExists(file);
     }
-    // Bridged frames between ports stay on the bridge; isolate ports at layer 2 as well.
+    Commands.Result after = commands.run(list);
+    if (!after.ok() || !after.stdout().contains(INPUT_MARK)) {
+      throw new IOException("nft table inet " + TABLE + " is not as written: " + after.stderr());
+    }
+    // Forwarding for VM egress; verified, since a failed sysctl leaves VMs without a network.
     commands.run(Commands.inNetns(netns, List.of("sysctl", "-qw", "net.ipv4.ip_forward=1")));
+    Commands.Result forwarding =
+        commands.run(Commands.inNetns(netns, List.of("sysctl", "-n", "net.ipv4.ip_forward")));
+    if (!forwarding.ok() || !forwarding.stdout().strip().equals("1")) {
+      throw new IOException("net.ipv4.ip_forward could not be enabled: " + forwarding.stderr());
+    }
   }
 
   /**

@@ -42,10 +42,17 @@ public final class FakeHost {
   public volatile Duration cloneTime = Duration.ZERO;
 
   public Commands commands() {
-    return argv ->
-        argv.contains("show") || argv.contains("list")
-            ? new Commands.Result(1, "", "does not exist")
-            : new Commands.Result(0, "", "");
+    return argv -> {
+      if (argv.contains("nft") && argv.contains("list")) {
+        return new Commands.Result(0, "table inet vmctl { # no VM-to-host traffic }", "");
+      }
+      if (argv.contains("sysctl") && argv.contains("-n")) {
+        return new Commands.Result(0, "1\n", "");
+      }
+      return argv.contains("show")
+          ? new Commands.Result(1, "", "does not exist")
+          : new Commands.Result(0, "", "");
+    };
   }
 
   public Storage storage() {

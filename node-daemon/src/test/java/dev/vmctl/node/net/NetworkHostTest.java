@@ -24,11 +24,13 @@ class NetworkHostTest {
   final String host = "vmctl-nh-" + suffix;
   final String g1 = "vmctl-ng1-" + suffix;
   final String g2 = "vmctl-ng2-" + suffix;
+  final String outside = "vmctl-no-" + suffix;
+  final List<Process> servers = new java.util.ArrayList<>();
   Network network;
 
   @BeforeEach
   void namespaces() throws IOException {
-    for (String ns : List.of(host, g1, g2)) {
+    for (String ns : List.of(host, g1, g2, outside)) {
       commands.must("ip", "netns", "add", ns);
       commands.must("ip", "-n", ns, "link", "set", "lo", "up");
     }
@@ -37,7 +39,8 @@ class NetworkHostTest {
 
   @AfterEach
   void cleanup() throws IOException {
-    for (String ns : List.of(host, g1, g2)) {
+    servers.forEach(Process::destroyForcibly);
+    for (String ns : List.of(host, g1, g2, outside)) {
       commands.run(List.of("ip", "netns", "delete", ns));
     }
   }
@@ -88,5 +91,86 @@ class NetworkHostTest {
     network.removeTap("vttest0");
     network.removeTap("vttest0");
     assertThat(network.tapExists("vttest0")).isFalse();
+  }
+
+  /** A web server (busybox httpd) on every address of a namespace. */
+  void serve(String ns, int port) throws IOException {
+    java.nio.file.Path root = java.nio.file.Files.createTempDirectory("vmctl-nh-www");
+    java.nio.file.Files.writeString(root.resolve("index.html"), "hello from " + ns + "\n");
+    servers.add(
+        new ProcessBuilder(
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                "0.0.0.0:" + port,
+                "-h",
+                root.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start());
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (!fetch(ns, "127.0.0.1", port) && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+  }
+
+  boolean fetch(String from, String address, int port) throws IOException {
+    return commands
+        .run(
+            List.of(
+                "ip",
+                "netns",
+                "exec",
+                from,
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "2",
+                "http://" + address + ":" + port + "/"))
+        .ok();
+  }
+
+  /**
+   * Issue 21 item 8: guests stop at the host's input filter (any port, any host address), while
+   * egress through NAT, ping of the gateway and connections the host opens to a guest still work.
+   */
+  @Test
+  void guestsCannotReachHostServicesButEgressAndHostToGuestWork() throws IOException {
+    network.ensureBridge();
+    guest(g1, "vp1", "10.126.0.2");
+    commands.must(
+        "ip", "-n", host, "link", "add", "vo", "type", "veth", "peer", "name", "eth0", "netns",
+        outside);
+    commands.must("ip", "-n", host, "addr", "add", "10.127.0.1/24", "dev", "vo");
+    commands.must("ip", "-n", host, "link", "set", "vo", "up");
+    commands.must("ip", "-n", outside, "addr", "add", "10.127.0.2/24", "dev", "eth0");
+    commands.must("ip", "-n", outside, "link", "set", "eth0", "up");
+    serve(host, 18080); // a host service, like the SSH gateway or a metrics port
+    serve(outside, 18080); // the world beyond the host
+    serve(g1, 18080); // the guest's own web server
+
+    assertThat(fetch(host, "127.0.0.1", 18080)).as("the host service runs").isTrue();
+    assertThat(fetch(g1, "10.126.0.1", 18080)).as("host service on the gateway address").isFalse();
+    assertThat(fetch(g1, "10.127.0.1", 18080)).as("host service on another address").isFalse();
+    assertThat(fetch(g1, "10.127.0.2", 18080)).as("egress through NAT").isTrue();
+    assertThat(ping(g1, "10.126.0.1")).as("ping of the gateway").isTrue();
+    assertThat(fetch(host, "10.126.0.2", 18080)).as("host to guest (gateways)").isTrue();
+  }
+
+  /** A table from an older daemon (no input chain) is replaced, not trusted by its name. */
+  @Test
+  void anOlderTableWithoutTheInputFilterIsReplaced() throws IOException {
+    commands.must("ip", "netns", "exec", host, "nft", "add", "table", "inet", Network.TABLE);
+    network.ensureBridge();
+    assertThat(commands.must("ip", "netns", "exec", host, "nft", "list", "table", "inet", "vmctl"))
+        .contains(Network.INPUT_MARK)
+        .contains("masquerade");
   }
 }
