@@ -242,10 +242,31 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
 
     // 3. Volumes and network: each ensure measures first.
     Instant provisionStart = Instant.now();
-    String root = storage.ensureRoot(plan);
-    String data = storage.ensureData(plan);
-    network.ensureBridge();
-    network.ensureTap(plan.tap());
+    String root;
+    String data;
+    try {
+      root = storage.ensureRoot(plan);
+      data = storage.ensureData(plan);
+      network.ensureBridge();
+      network.ensureTap(plan.tap());
+    } catch (IOException e) {
+      // A missing image or a full pool: say so, and try again later (never a silent retry loop).
+      String message = "Provisioning failed: " + e.getMessage();
+      if (!Conditions.sameReason(status.conditions, "Provisioned", "ProvisioningFailed")) {
+        events.warning(vm, "ProvisioningFailed", message);
+      }
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              "Provisioned",
+              false,
+              "ProvisioningFailed",
+              message,
+              generation,
+              Instant.now());
+      write(vm, status);
+      return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
+    }
     if (!Conditions.isTrue(status.conditions, "Provisioned")) {
       provisioning.record(Duration.between(provisionStart, Instant.now()));
       status.conditions =

@@ -303,4 +303,35 @@ class NodeVmReconcilerKubeTest {
                             "KeysRejected".equals(e.getReason())
                                 && "keyless".equals(e.getInvolvedObject().getName())));
   }
+
+  /** Issue 13: a missing image is a condition and one Warning, not a silent Provisioning. */
+  @Test
+  void aMissingImageIsAConditionAndOneWarning() {
+    VirtualMachine spec = vm("noimage");
+    spec.getSpec().image = "debian-99";
+    VirtualMachine vm = client.resource(spec).create();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              VirtualMachine v = client.resource(vm).get();
+              return v.getStatus() != null
+                  && dev.vmctl.api.status.Conditions.sameReason(
+                      v.getStatus().conditions, "Provisioned", "ProvisioningFailed");
+            });
+    assertThat(
+            dev.vmctl.api.status.Conditions.find(
+                    client.resource(vm).get().getStatus().conditions, "Provisioned")
+                .orElseThrow()
+                .getMessage())
+        .contains("image debian-99 is not on this host");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                client.v1().events().inNamespace(ns).list().getItems().stream()
+                        .filter(e -> "ProvisioningFailed".equals(e.getReason()))
+                        .count()
+                    == 1);
+  }
 }

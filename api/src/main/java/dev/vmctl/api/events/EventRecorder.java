@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,49 +56,77 @@ public final class EventRecorder {
     }
   }
 
+  /**
+   * One Event object per (object, type, reason, message): a repeat (a retried pass, a status
+   * conflict) raises its count and last time instead of adding a second Event, as the Kubernetes
+   * event recorder aggregates.
+   */
   private void record(HasMetadata about, String type, String reason, String message) {
     String namespace =
         about.getMetadata().getNamespace() == null ? "default" : about.getMetadata().getNamespace();
     String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    String name = about.getMetadata().getName() + "." + key(about, type, reason, message);
     try {
-      client
-          .v1()
-          .events()
-          .inNamespace(namespace)
-          .resource(
-              new EventBuilder()
-                  .withNewMetadata()
-                  .withName(
-                      about.getMetadata().getName()
-                          + "."
-                          + UUID.randomUUID().toString().substring(0, 8))
-                  .withNamespace(namespace)
-                  .endMetadata()
-                  .withInvolvedObject(
-                      new ObjectReferenceBuilder()
-                          .withApiVersion(about.getApiVersion())
-                          .withKind(about.getKind())
-                          .withName(about.getMetadata().getName())
-                          .withNamespace(about.getMetadata().getNamespace())
-                          .withUid(about.getMetadata().getUid())
-                          .build())
-                  .withType(type)
-                  .withReason(reason)
-                  .withMessage(message)
-                  .withFirstTimestamp(now)
-                  .withLastTimestamp(now)
-                  .withCount(1)
-                  .withNewSource()
-                  .withComponent(component)
-                  .endSource()
-                  .build())
-          .create();
+      var events = client.v1().events().inNamespace(namespace);
+      try {
+        events
+            .resource(
+                new EventBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .withNamespace(namespace)
+                    .endMetadata()
+                    .withInvolvedObject(
+                        new ObjectReferenceBuilder()
+                            .withApiVersion(about.getApiVersion())
+                            .withKind(about.getKind())
+                            .withName(about.getMetadata().getName())
+                            .withNamespace(about.getMetadata().getNamespace())
+                            .withUid(about.getMetadata().getUid())
+                            .build())
+                    .withType(type)
+                    .withReason(reason)
+                    .withMessage(message)
+                    .withFirstTimestamp(now)
+                    .withLastTimestamp(now)
+                    .withCount(1)
+                    .withNewSource()
+                    .withComponent(component)
+                    .endSource()
+                    .build())
+            .create();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        events
+            .withName(name)
+            .edit(
+                ev -> {
+                  ev.setCount(ev.getCount() == null ? 2 : ev.getCount() + 1);
+                  ev.setLastTimestamp(now);
+                  return ev;
+                });
+      }
     } catch (KubernetesClientException e) {
       log.warn(
           "could not record event {} on {}: {}",
           reason,
           about.getMetadata().getName(),
           e.getMessage());
+    }
+  }
+
+  private static String key(HasMetadata about, String type, String reason, String message) {
+    try {
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(
+                  String.join("\n", about.getMetadata().getUid(), type, reason, message)
+                      .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 }

@@ -64,6 +64,9 @@ public final class FakeHost {
 
       @Override
       public String ensureRoot(VmPlan plan) throws IOException {
+        if (!images().contains(plan.image())) {
+          throw new IOException("image " + plan.image() + " is not on this host");
+        }
         Files.createDirectories(plan.dir());
         java.nio.file.Path root = plan.dir().resolve("root");
         if (!Files.exists(root)) {
