@@ -89,13 +89,13 @@ step "installing CRDs"
 "$KUBECTL" get namespace vmctl-system >/dev/null 2>&1 || "$KUBECTL" create namespace vmctl-system >/dev/null
 "$KUBECTL" apply -f manifests/operator/021-clusterrole-vmctl-user.yaml >/dev/null
 
-VMCTL_HTTP_PORT=18080 VMCTL_LEASE_NAMESPACE=vmctl-system POD_NAME=local-operator \
+VMCTL_HTTP_PORT=18080 VMCTL_HTTP_BIND_ADDRESS=127.0.0.1 VMCTL_LEASE_NAMESPACE=vmctl-system POD_NAME=local-operator \
   VMCTL_DOMAIN="${VMCTL_DOMAIN:-vm.localhost:8443}" VMCTL_SSH_GATEWAY="localhost:${VMCTL_SSH_PORT:-2222}" \
   start_java operator operator dev.vmctl.operator.VmctlOperator
 VMCTL_NODE_NAME=local VMCTL_STATE_DIR="$POOL" VMCTL_STORAGE_POOL="$POOL" VMCTL_STORAGE_DRIVER=btrfs \
   VMCTL_HYPERVISOR=qemu VMCTL_NETNS="$NETNS" VMCTL_VM_SUBNET="$VM_SUBNET" \
   VMCTL_KERNEL_DIR="$KERNEL_DIR" VMCTL_VHOST_VSOCK="$VHOST_VSOCK" VMCTL_KVM="${VMCTL_KVM:-false}" \
-  VMCTL_HTTP_PORT=18081 VMCTL_HEARTBEAT_SECONDS=5 \
+  VMCTL_HTTP_PORT=18081 VMCTL_HTTP_BIND_ADDRESS=127.0.0.1 VMCTL_HEARTBEAT_SECONDS=5 \
   start_java node-daemon node-daemon dev.vmctl.node.NodeDaemon
 
 # Both gateways sign login and session tokens with one key; locally it is a file.
