@@ -80,44 +80,56 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   public record Request(String method, String path, String body) {}
 
   /**
-   * Which upstream behaviour to emulate, plus test-only strictness.
+   * Which upstream behaviour to emulate, plus test-only switches.
    *
-   * @param version reported by vmm.ping
-   * @param legacyApi releases before v53 (PR #8320): every internal API error is a 500, also "VM is
-   *     not created"; and vm.boot on a paused VM resumes it, as Vm::boot did before the VMM tracked
-   *     VM ownership (upstream main answers 500 "VM is already created")
+   * @param version crate version reported by vmm.ping ({@code 48.0.0}; the main branch at v53.0-246
+   *     reports {@code 54.0.0})
+   * @param buildVersion the build's git version, as {@code --version} and vmm.ping print it
+   * @param legacyApi v48 (before PR #8320 and the validation status codes): every internal API
+   *     error is a 500, also "VM is not created" and an invalid config at vm.boot; vm.boot on a
+   *     paused VM resumes it; desired_ram below the boot size is a silent no-op; no api.sock.lock;
+   *     no image_type warning. Otherwise the main branch (v53.0-246) as observed: 404 for "not
+   *     created", 400 (409 for a duplicate id) for an invalid config, 500 below the boot size
    * @param rejectUnknownFields answer 400 to fields upstream would silently drop
-   * @param checkHostPaths fail vm.boot, as upstream does, when the payload, disks, rng source or
-   *     console/vsock directories do not exist
+   * @param checkHostPaths fail vm.boot, as upstream does, when the kernel, disks, rng source or
+   *     vsock directory do not exist, or the kernel is not an ELF file (off only for benchmarks
+   *     that boot nothing)
    * @param onBoot runs when a vm.boot succeeds (benchmarks time it)
    */
   public record Options(
       String version,
+      String buildVersion,
       boolean legacyApi,
       boolean rejectUnknownFields,
       boolean checkHostPaths,
       Runnable onBoot) {
 
-    /** Upstream after PR #8320 (v53.0). */
+    /** The main branch at v53.0-246, as observed on 2026-12-01 (the "v53+" behaviour). */
     public static Options upstream() {
-      return new Options("53.0.0", false, false, false, () -> {});
+      return new Options("54.0.0", "v53.0-246-gae44c2971", false, false, true, () -> {});
     }
 
-    /** v48.0, before 404s for "not created". */
+    /** v48.0, which images/node-daemon/Dockerfile pins. */
     public static Options v48() {
-      return new Options("48.0.0", true, false, false, () -> {});
+      return new Options("48.0.0", "v48.0", true, false, true, () -> {});
     }
 
     public Options rejectingUnknownFields() {
-      return new Options(version, legacyApi, true, checkHostPaths, onBoot);
+      return new Options(version, buildVersion, legacyApi, true, checkHostPaths, onBoot);
     }
 
-    public Options checkingHostPaths() {
-      return new Options(version, legacyApi, rejectUnknownFields, true, onBoot);
+    public Options withoutHostPathChecks() {
+      return new Options(version, buildVersion, legacyApi, rejectUnknownFields, false, onBoot);
     }
 
     public Options withOnBoot(Runnable hook) {
-      return new Options(version, legacyApi, rejectUnknownFields, checkHostPaths, hook);
+      return new Options(
+          version, buildVersion, legacyApi, rejectUnknownFields, checkHostPaths, hook);
+    }
+
+    /** What {@code cloud-hypervisor --version} prints: two lines. */
+    public String versionOutput() {
+      return "cloud-hypervisor " + buildVersion + "\nMigration Protocol Versions: 1.0\n";
     }
   }
 
@@ -179,8 +191,22 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final List<String> ignoredFields = new CopyOnWriteArrayList<>();
   private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+  private final List<String> log = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger accepted =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean stopped;
   private volatile boolean stopping;
+
+  /** micro-http serves at most this many connections; the next one gets SERVER_FULL and closed. */
+  static final int MAX_CONNECTIONS = 10;
+
+  /** micro-http's SERVER_FULL_ERROR_MESSAGE, written on accept, before any request is read. */
+  static final String SERVER_FULL =
+      "HTTP/1.1 503 \r\nServer: Cloud Hypervisor API\r\nConnection: close\r\n"
+          + "Content-Length: 40\r\n\r\n{ \"error\": \"Too many open connections\" }";
+
+  /** API sockets whose api.sock.lock a live emulator holds (flock, in upstream). */
+  private static final Set<Path> LOCKED = ConcurrentHashMap.newKeySet();
 
   // The VMM's state, guarded by this (upstream serialises API requests in one control loop).
   private Map<String, Object> sent; // the vm.create body as accepted
@@ -200,6 +226,13 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   public CloudHypervisorEmulator(Path socket, Options options) throws IOException {
     this.socket = socket;
     this.options = options;
+    if (!options.legacyApi()) {
+      // The main branch flocks <socket>.lock, creating it, and leaves the file when it exits.
+      if (!LOCKED.add(socket.toAbsolutePath())) {
+        throw new IOException("API socket " + socket + " is in use by another VMM (locked)");
+      }
+      Files.writeString(lockFile(), "", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
     // Upstream removes a stale socket before binding (start_http_path_thread).
     Files.deleteIfExists(socket);
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -240,6 +273,40 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     return ignoredFields;
   }
 
+  /** How many connections were accepted so far (refused ones included). */
+  public int acceptedConnections() {
+    return accepted.get();
+  }
+
+  /** What the VMM would log as warnings (e.g. the image_type deprecation). */
+  public List<String> log() {
+    return log;
+  }
+
+  /** The lock file the main branch keeps beside its API socket. */
+  public Path lockFile() {
+    return socket.resolveSibling(socket.getFileName() + ".lock");
+  }
+
+  /**
+   * The guest powers off (without --no-shutdown): the VMM process exits and removes its API socket
+   * (and the vsock socket, dropped with the device).
+   */
+  public synchronized void guestPowersOff() {
+    dropVm();
+    stop();
+  }
+
+  /**
+   * SIGKILL: the process is gone at once and removes nothing: the API socket, the vsock socket and
+   * api.sock.lock stay behind.
+   */
+  public void kill() {
+    stopped = true;
+    closeQuietly();
+    LOCKED.remove(socket.toAbsolutePath());
+  }
+
   /** True once vmm.shutdown or close() stopped the server. */
   public boolean isStopped() {
     return stopped;
@@ -275,10 +342,23 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       } catch (IOException e) {
         return; // closed
       }
+      accepted.incrementAndGet();
+      if (connections.size() >= MAX_CONNECTIONS) {
+        refuse(ch);
+        continue;
+      }
       connections.add(ch);
       Thread t = new Thread(() -> serve(ch), "ch-emulator connection");
       t.setDaemon(true);
       t.start();
+    }
+  }
+
+  private static void refuse(SocketChannel ch) {
+    try (ch) {
+      Channels.newOutputStream(ch).write(SERVER_FULL.getBytes(StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      // the client went away
     }
   }
 
@@ -312,18 +392,11 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       return false;
     }
     write(out, dispatch(request));
-    return request.keepAlive() && !stopping;
+    return !stopping; // micro-http ignores the request's Connection: close and never closes
   }
 
   private record HttpRequest(
-      String method, String path, String version, Map<String, String> headers, String body) {
-    boolean keepAlive() {
-      String connection = headers.getOrDefault("connection", "");
-      return version.equals("HTTP/1.0")
-          ? connection.equalsIgnoreCase("keep-alive")
-          : !connection.equalsIgnoreCase("close");
-    }
-  }
+      String method, String path, String version, Map<String, String> headers, String body) {}
 
   /** A response; a null body means no Content-Type/Content-Length (micro-http's 204). */
   private record HttpResponse(int status, String body) {}
@@ -427,6 +500,12 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
 
   private void stop() {
     stopped = true;
+    closeQuietly();
+    deleteSocket();
+    LOCKED.remove(socket.toAbsolutePath());
+  }
+
+  private void closeQuietly() {
     try {
       server.close();
     } catch (IOException e) {
@@ -439,7 +518,6 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
         // already closed
       }
     }
-    deleteSocket();
   }
 
   /** Upstream removes its socket on exit; only ours, never a newer emulator's on the same path. */
@@ -510,7 +588,7 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       chain.add("Error from API");
       chain.addAll(f.chain);
       // api_error_status_code: 404 only for a VmNotCreated/VmMissingConfig root (since v53).
-      int status = f.notCreated && !options.legacyApi() ? 404 : 500;
+      int status = options.legacyApi() ? 500 : f.status;
       return new HttpResponse(status, Json.write(chain));
     }
   }
@@ -599,21 +677,23 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   /** An internal API error: its message chain below "Error from API". */
   private static final class ApiFailure extends Exception {
     final List<String> chain;
-    final boolean notCreated;
 
-    ApiFailure(List<String> chain, boolean notCreated) {
+    /** The status on the main branch (api_error_status_code); v48 answers 500 for all. */
+    final int status;
+
+    ApiFailure(List<String> chain, int status) {
       super(String.join(": ", chain), null, false, false);
       this.chain = chain;
-      this.notCreated = notCreated;
+      this.status = status;
     }
   }
 
   private static ApiFailure failure(String... chain) {
-    return new ApiFailure(List.of(chain), false);
+    return new ApiFailure(List.of(chain), 500);
   }
 
   private static ApiFailure notCreated(String... chain) {
-    return new ApiFailure(List.of(chain), true);
+    return new ApiFailure(List.of(chain), 404);
   }
 
   private Object perform(String action) throws ApiFailure {
@@ -634,10 +714,37 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     if (vmConfig != null) {
       throw failure("The VM could not be created", "VM is already created");
     }
+    openSerialFile(config);
+    for (Map<String, Object> disk : items(config, "disks")) {
+      if (!options.legacyApi() && disk.get("image_type") == null) {
+        log.add(
+            "WARN: disk "
+                + disk.get("path")
+                + ": image_type not set, this is deprecated; Autodetected raw image type."
+                + " Disabling sector 0 writes");
+      }
+    }
     sent = copy(body);
     vmConfig = config;
     vmState = null;
     return null;
+  }
+
+  /** Vmm::vm_create already creates the console devices: the serial file is opened here. */
+  private static void openSerialFile(Map<String, Object> config) throws ApiFailure {
+    Map<String, Object> serial = sub(config, "serial");
+    if (!"File".equals(serial.get("mode")) || !(serial.get("file") instanceof String file)) {
+      return;
+    }
+    try {
+      Files.writeString(Path.of(file), "", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw failure(
+          "The VM could not be created",
+          "Error creating console devices",
+          "Error creating serial output file",
+          "No such file or directory (os error 2)");
+    }
   }
 
   private void boot() throws ApiFailure {
@@ -653,6 +760,7 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       throw notCreated(what, "VM config is missing");
     }
     buildVm(what);
+    bindVsock(what);
     vmState = RUNNING;
     options.onBoot().run();
   }
@@ -668,11 +776,64 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       List<String> chain = new ArrayList<>();
       chain.add(what);
       chain.addAll(e.chain());
-      throw new ApiFailure(chain, false);
+      throw new ApiFailure(chain, validationStatus(e.chain()));
     }
     Map<String, Object> memory = sub(vmConfig, "memory");
     bootRam = num(memory, "size");
     acpiRam = bootRam;
+  }
+
+  /** The vsock device binds its host-side Unix socket; a leftover file makes bind fail. */
+  private void bindVsock(String what) throws ApiFailure {
+    Path path = vsockPath();
+    if (path == null) {
+      return;
+    }
+    if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw failure(
+          what,
+          "Error from device manager",
+          "Cannot create virtio-vsock device",
+          "Error binding to the host-side Unix socket",
+          "Address already in use (os error 98)");
+    }
+    try {
+      // A plain file stands for the listener: connecting to it is refused, as no guest runs.
+      Files.writeString(path, "");
+    } catch (IOException e) {
+      throw failure(what, "Error from device manager", String.valueOf(e.getMessage()));
+    }
+  }
+
+  private Path vsockPath() {
+    return vmConfig != null
+            && vmConfig.get("vsock") instanceof Map<?, ?> v
+            && v.get("socket") instanceof String p
+        ? Path.of(p)
+        : null;
+  }
+
+  /** The VM is dropped (shutdown, delete, power-off): its vsock device removes its socket. */
+  private void dropVm() {
+    if (vmState != null) {
+      Path path = vsockPath();
+      if (path != null) {
+        try {
+          Files.deleteIfExists(path);
+        } catch (IOException e) {
+          // gone already
+        }
+      }
+    }
+    vmState = null;
+  }
+
+  /** Main: ConfigValidation is a 400, a duplicate id or device path 409; anything else 500. */
+  private static int validationStatus(List<String> chain) {
+    if (!chain.get(0).equals("Failed to validate config")) {
+      return 500;
+    }
+    return chain.stream().anyMatch(m -> m.contains("is not unique")) ? 409 : 400;
   }
 
   private void pause() throws ApiFailure {
@@ -706,7 +867,7 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     if (vmState == null) {
       throw failure("The VM could not shutdown", "VM is not running");
     }
-    vmState = null;
+    dropVm();
   }
 
   /** Shuts the VM down, then builds and boots a new one from the (possibly resized) config. */
@@ -715,21 +876,22 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     if (vmState == null) {
       throw notCreated(what, "VM is not created");
     }
-    vmState = null;
+    dropVm();
     buildVm(what);
+    bindVsock(what);
     vmState = RUNNING;
   }
 
   private void delete() {
     // No VM is fine; a booted one is shut down first.
-    vmState = null;
+    dropVm();
     vmConfig = null;
     sent = null;
   }
 
   private Map<String, Object> ping() {
     Map<String, Object> pong = new LinkedHashMap<>();
-    pong.put("build_version", "v" + options.version());
+    pong.put("build_version", options.buildVersion());
     pong.put("version", options.version());
     pong.put("pid", ProcessHandle.current().pid());
     pong.put("features", List.of("io_uring", "kvm")); // the default cargo features
@@ -822,6 +984,12 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     Map<String, Object> memory = sub(vmConfig, "memory");
     long hotplug = num(memory, "hotplug_size");
     if ("VirtioMem".equals(memory.get("hotplug_method"))) {
+      if (ram < bootRam && !options.legacyApi()) {
+        throw failure(
+            what,
+            "Memory manager error",
+            "Invalid resize request: desired_size = " + ram + " below boot size = " + bootRam);
+      }
       if (ram >= bootRam && !memory.containsKey("hotplug_size")) {
         throw failure(what, "Memory manager error", "Missing virtio-mem resize handler");
       }
@@ -1567,13 +1735,14 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   private static void checkHostPaths(Map<String, Object> c) {
     if (c.get("payload") instanceof Map<?, ?> payload) {
       requireExists(payload.get("kernel"), "Cannot open kernel file");
+      requireElf(payload.get("kernel"));
       requireExists(payload.get("initramfs"), "Cannot open initramfs file");
       requireExists(payload.get("firmware"), "Error manipulating firmware file");
     }
     for (Map<String, Object> disk : items(c, "disks")) {
-      requireExists(disk.get("path"), "Error from device manager");
+      requireExists(disk.get("path"), "Error from device manager", "Cannot open disk path");
     }
-    requireExists(sub(c, "rng").get("src"), "Error from device manager");
+    requireExists(sub(c, "rng").get("src"), "Error from device manager", "Cannot open rng source");
     for (String console : List.of("serial", "console")) {
       requireParent(sub(c, console).get("file"), "Error creating console devices");
     }
@@ -1582,10 +1751,29 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     }
   }
 
-  private static void requireExists(Object path, String what) {
+  private static void requireExists(Object path, String... what) {
     if (path instanceof String p && !Files.exists(Path.of(p))) {
-      throw new ConfigError(List.of(what, "No such file or directory (os error 2)"));
+      List<String> chain = new ArrayList<>(List.of(what));
+      chain.add("No such file or directory (os error 2)");
+      throw new ConfigError(chain);
     }
+  }
+
+  /** linux-loader: a kernel that is not ELF is tried as a bzImage, and fails. */
+  private static void requireElf(Object path) {
+    if (!(path instanceof String p)) {
+      return;
+    }
+    byte[] magic = new byte[4];
+    try (InputStream in = Files.newInputStream(Path.of(p))) {
+      int n = in.readNBytes(magic, 0, 4);
+      if (n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F') {
+        return;
+      }
+    } catch (IOException e) {
+      // unreadable: not ELF either
+    }
+    throw new ConfigError(List.of("Cannot load the kernel into memory", "Invalid bzImage"));
   }
 
   private static void requireParent(Object path, String what) {

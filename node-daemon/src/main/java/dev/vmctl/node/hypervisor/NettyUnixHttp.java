@@ -1,0 +1,249 @@
+package dev.vmctl.node.hypervisor;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@link UnixHttp} on Netty: {@link HttpClientCodec} and {@link HttpObjectAggregator} over an epoll
+ * domain-socket channel (NIO's {@link UnixDomainSocketAddress} support where the native transport
+ * cannot load). The codec frames responses as RFC 9110 says: a 204 ends at its headers, whether or
+ * not the server sends Content-Length, so a keep-alive server that never closes is fine. One
+ * request at a time per connection; all connections share one event-loop thread.
+ */
+final class NettyUnixHttp implements UnixHttp {
+  private static final int MAX_RESPONSE = 16 << 20;
+  private static final boolean EPOLL = Epoll.isAvailable();
+  private static final EventLoopGroup LOOP =
+      new MultiThreadIoEventLoopGroup(
+          1,
+          new DefaultThreadFactory("vmm-http", true),
+          EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+
+  private final Path socket;
+  private final Duration connectTimeout;
+  private Channel channel; // guarded by this
+
+  NettyUnixHttp(Path socket, Duration connectTimeout) {
+    this.socket = socket;
+    this.connectTimeout = connectTimeout;
+  }
+
+  /** "epoll" or "nio": the transport in use. */
+  static String transport() {
+    return EPOLL ? "epoll" : "nio";
+  }
+
+  @Override
+  public synchronized Response request(
+      String method, String path, String jsonBody, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Channel ch = connected(Math.min(connectTimeout.toNanos(), timeout.toNanos()));
+    Exchange exchange = ch.pipeline().get(Exchange.class);
+    CompletableFuture<Response> reply = exchange.expect();
+    ch.writeAndFlush(httpRequest(method, path, jsonBody));
+    try {
+      Response r = reply.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (!ch.isActive()) {
+        channel = null;
+      }
+      return r;
+    } catch (TimeoutException e) {
+      drop(ch);
+      throw new SocketTimeoutException(
+          method
+              + " "
+              + path
+              + " on "
+              + socket
+              + ": no answer within "
+              + timeout.toMillis()
+              + " ms");
+    } catch (InterruptedException e) {
+      drop(ch);
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException(method + " " + path + " interrupted");
+    } catch (ExecutionException e) {
+      drop(ch);
+      throw new IOException(
+          method + " " + path + " on " + socket + ": " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (channel != null) {
+      drop(channel);
+    }
+  }
+
+  private void drop(Channel ch) {
+    ch.close();
+    if (channel == ch) {
+      channel = null;
+    }
+  }
+
+  private Channel connected(long timeoutNanos) throws IOException {
+    if (channel != null && channel.isActive()) {
+      return channel;
+    }
+    channel = null;
+    if (!Files.exists(socket)) {
+      throw new ConnectException("no socket at " + socket);
+    }
+    int millis = (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+    SocketAddress address =
+        EPOLL ? new DomainSocketAddress(socket.toFile()) : UnixDomainSocketAddress.of(socket);
+    Bootstrap bootstrap =
+        new Bootstrap()
+            .group(LOOP)
+            .channel(EPOLL ? EpollDomainSocketChannel.class : NioDomainSocketChannel.class)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, millis)
+            // A failed write (the server answered and closed, as micro-http does when full) must
+            // not close the channel before the answer already received is read.
+            .option(ChannelOption.AUTO_CLOSE, false)
+            .handler(
+                new ChannelInitializer<>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline()
+                        .addLast(new HttpClientCodec())
+                        .addLast(new HttpObjectAggregator(MAX_RESPONSE))
+                        .addLast(new Exchange());
+                  }
+                });
+    ChannelFuture connect = bootstrap.connect(address);
+    try {
+      if (!connect.await(millis + 1000L, TimeUnit.MILLISECONDS)) {
+        connect.channel().close();
+        throw new SocketTimeoutException("connect to " + socket + " timed out");
+      }
+    } catch (InterruptedException e) {
+      connect.channel().close();
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("connect to " + socket + " interrupted");
+    }
+    if (!connect.isSuccess()) {
+      Throwable cause = connect.cause();
+      if (cause instanceof IOException io && !(cause instanceof ConnectException)) {
+        if (io.getMessage() != null && io.getMessage().contains("timed out")) {
+          throw new SocketTimeoutException("connect to " + socket + " timed out");
+        }
+      }
+      ConnectException refused =
+          new ConnectException("cannot connect to " + socket + ": " + cause.getMessage());
+      refused.initCause(cause);
+      throw refused;
+    }
+    channel = connect.channel();
+    return channel;
+  }
+
+  private static FullHttpRequest httpRequest(String method, String path, String jsonBody) {
+    ByteBuf content =
+        jsonBody == null
+            ? Unpooled.EMPTY_BUFFER
+            : Unpooled.copiedBuffer(jsonBody, StandardCharsets.UTF_8);
+    FullHttpRequest r =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), path, content);
+    r.headers().set(HttpHeaderNames.HOST, "localhost");
+    r.headers().set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON);
+    if (jsonBody != null) {
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+    }
+    r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+    return r;
+  }
+
+  /**
+   * Hands the next response to the waiting call. A response that arrives before any request (the
+   * 503 micro-http writes on accepting one connection too many) is kept for the next call.
+   */
+  private static final class Exchange extends SimpleChannelInboundHandler<FullHttpResponse> {
+    private CompletableFuture<Response> pending; // guarded by this
+    private Response early; // guarded by this
+    private boolean closed; // guarded by this
+
+    synchronized CompletableFuture<Response> expect() {
+      CompletableFuture<Response> f = new CompletableFuture<>();
+      if (early != null) {
+        f.complete(early);
+        early = null;
+      } else if (closed) {
+        f.completeExceptionally(new IOException("connection closed before a response"));
+      } else {
+        pending = f;
+      }
+      return f;
+    }
+
+    @Override
+    protected synchronized void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+      Response r =
+          new Response(msg.status().code(), msg.content().toString(StandardCharsets.UTF_8));
+      if (pending != null) {
+        pending.complete(r);
+        pending = null;
+      } else {
+        early = r;
+      }
+    }
+
+    @Override
+    public synchronized void channelInactive(ChannelHandlerContext ctx) {
+      closed = true;
+      if (pending != null) {
+        pending.completeExceptionally(new IOException("connection closed before a response"));
+        pending = null;
+      }
+    }
+
+    @Override
+    public synchronized void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (pending != null) {
+        pending.completeExceptionally(cause);
+        pending = null;
+      }
+      ctx.close();
+    }
+  }
+}
