@@ -213,6 +213,9 @@ public final class CloudHypervisor implements Hypervisor {
       state = "Created";
     }
     if ("Created".equals(state)) {
+      // No VM runs in this VMM, so no vsock device holds the socket: a file there is a killed
+      // VMM's leftover, and binding to it would fail vm.boot with EADDRINUSE.
+      Files.deleteIfExists(plan.vsockSocket());
       must(plan, "PUT", "vm.boot", null);
     }
   }

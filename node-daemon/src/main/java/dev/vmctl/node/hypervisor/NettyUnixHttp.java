@@ -61,6 +61,16 @@ final class NettyUnixHttp implements UnixHttp {
   private final Path socket;
   private final Duration connectTimeout;
   private Channel channel; // guarded by this
+  private Exchange exchange; // guarded by this: the response handler of channel
+
+  private record Connection(Channel channel, Exchange exchange) {}
+
+  /** The connection closed with no response to the request: the server never answered it. */
+  static final class ClosedBeforeResponse extends IOException {
+    ClosedBeforeResponse(String message) {
+      super(message);
+    }
+  }
 
   NettyUnixHttp(Path socket, Duration connectTimeout) {
     this.socket = socket;
@@ -76,18 +86,34 @@ final class NettyUnixHttp implements UnixHttp {
   public synchronized Response request(
       String method, String path, String jsonBody, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    Channel ch = connected(Math.min(connectTimeout.toNanos(), timeout.toNanos()));
-    Exchange exchange = ch.pipeline().get(Exchange.class);
-    CompletableFuture<Response> reply = exchange.expect();
-    ch.writeAndFlush(httpRequest(method, path, jsonBody));
+    long connectNanos = Math.min(connectTimeout.toNanos(), timeout.toNanos());
+    boolean reused = channel != null && channel.isActive();
+    Connection c = connected(connectNanos);
+    try {
+      return exchange(c, method, path, jsonBody, deadline, timeout);
+    } catch (ClosedBeforeResponse e) {
+      if (!reused) {
+        throw e;
+      }
+      // The server closed the kept-alive connection before reading this request (it exited, or
+      // was replaced): nothing was processed, so send it once more on a new connection.
+      return exchange(connected(connectNanos), method, path, jsonBody, deadline, timeout);
+    }
+  }
+
+  private Response exchange(
+      Connection c, String method, String path, String jsonBody, long deadline, Duration timeout)
+      throws IOException {
+    CompletableFuture<Response> reply = c.exchange().expect();
+    c.channel().writeAndFlush(httpRequest(method, path, jsonBody));
     try {
       Response r = reply.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      if (!ch.isActive()) {
-        channel = null;
+      if (!c.channel().isActive()) {
+        drop(c.channel());
       }
       return r;
     } catch (TimeoutException e) {
-      drop(ch);
+      drop(c.channel());
       throw new SocketTimeoutException(
           method
               + " "
@@ -98,11 +124,14 @@ final class NettyUnixHttp implements UnixHttp {
               + timeout.toMillis()
               + " ms");
     } catch (InterruptedException e) {
-      drop(ch);
+      drop(c.channel());
       Thread.currentThread().interrupt();
       throw new InterruptedIOException(method + " " + path + " interrupted");
     } catch (ExecutionException e) {
-      drop(ch);
+      drop(c.channel());
+      if (e.getCause() instanceof ClosedBeforeResponse closed) {
+        throw closed;
+      }
       throw new IOException(
           method + " " + path + " on " + socket + ": " + e.getCause().getMessage(), e.getCause());
     }
@@ -122,11 +151,12 @@ final class NettyUnixHttp implements UnixHttp {
     }
   }
 
-  private Channel connected(long timeoutNanos) throws IOException {
+  private Connection connected(long timeoutNanos) throws IOException {
     if (channel != null && channel.isActive()) {
-      return channel;
+      return new Connection(channel, exchange);
     }
     channel = null;
+    Exchange handler = new Exchange();
     if (!Files.exists(socket)) {
       throw new ConnectException("no socket at " + socket);
     }
@@ -148,7 +178,7 @@ final class NettyUnixHttp implements UnixHttp {
                     ch.pipeline()
                         .addLast(new HttpClientCodec())
                         .addLast(new HttpObjectAggregator(MAX_RESPONSE))
-                        .addLast(new Exchange());
+                        .addLast(handler);
                   }
                 });
     ChannelFuture connect = bootstrap.connect(address);
@@ -175,7 +205,8 @@ final class NettyUnixHttp implements UnixHttp {
       throw refused;
     }
     channel = connect.channel();
-    return channel;
+    exchange = handler;
+    return new Connection(channel, handler);
   }
 
   private static FullHttpRequest httpRequest(String method, String path, String jsonBody) {
@@ -209,7 +240,7 @@ final class NettyUnixHttp implements UnixHttp {
         f.complete(early);
         early = null;
       } else if (closed) {
-        f.completeExceptionally(new IOException("connection closed before a response"));
+        f.completeExceptionally(new ClosedBeforeResponse("connection closed before a response"));
       } else {
         pending = f;
       }
@@ -232,7 +263,8 @@ final class NettyUnixHttp implements UnixHttp {
     public synchronized void channelInactive(ChannelHandlerContext ctx) {
       closed = true;
       if (pending != null) {
-        pending.completeExceptionally(new IOException("connection closed before a response"));
+        pending.completeExceptionally(
+            new ClosedBeforeResponse("connection closed before a response"));
         pending = null;
       }
     }

@@ -369,13 +369,13 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       while (serveOne(in, out)) {
         // micro-http keeps connections alive
       }
+      if (stopping) {
+        stop(); // vmm.shutdown answered: exit before this connection closes
+      }
     } catch (IOException e) {
       // the client went away
     } finally {
       connections.remove(ch);
-    }
-    if (stopping) {
-      stop();
     }
   }
 
@@ -498,11 +498,12 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     out.flush();
   }
 
+  /** Like the process exiting: the socket is removed first, then the connections close. */
   private void stop() {
     stopped = true;
-    closeQuietly();
     deleteSocket();
     LOCKED.remove(socket.toAbsolutePath());
+    closeQuietly();
   }
 
   private void closeQuietly() {
