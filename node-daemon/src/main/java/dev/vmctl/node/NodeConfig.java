@@ -26,6 +26,8 @@ import java.util.Map;
  * @param lvmVolumeGroup VMCTL_LVM_VG, lvmThinPool VMCTL_LVM_THINPOOL: for the lvm-thin driver
  * @param cloudHypervisor VMCTL_CLOUD_HYPERVISOR: the cloud-hypervisor binary
  * @param gatewayNamespace VMCTL_GATEWAY_NAMESPACE: where the SSH gateway publishes its proxy key
+ * @param hypervisorApiTimeout VMCTL_HYPERVISOR_API_TIMEOUT_SECONDS: deadline for connecting to a
+ *     hypervisor's control socket (cloud-hypervisor's API, QEMU's QMP) and for each call on it
  */
 public record NodeConfig(
     String hostName,
@@ -48,7 +50,8 @@ public record NodeConfig(
     String lvmVolumeGroup,
     String lvmThinPool,
     String cloudHypervisor,
-    String gatewayNamespace) {
+    String gatewayNamespace,
+    Duration hypervisorApiTimeout) {
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
@@ -73,7 +76,9 @@ public record NodeConfig(
         env.getOrDefault("VMCTL_LVM_VG", "vmctl"),
         env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"),
         env.getOrDefault("VMCTL_CLOUD_HYPERVISOR", "cloud-hypervisor"),
-        env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"));
+        env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"),
+        Duration.ofSeconds(
+            Long.parseLong(env.getOrDefault("VMCTL_HYPERVISOR_API_TIMEOUT_SECONDS", "5"))));
   }
 
   private static String hostname() {

@@ -1,22 +1,11 @@
 package dev.vmctl.node.hypervisor;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioDomainSocketChannel;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -26,15 +15,10 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.ConnectException;
-import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -43,20 +27,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * {@link UnixHttp} on Netty: {@link HttpClientCodec} and {@link HttpObjectAggregator} over an epoll
- * domain-socket channel (NIO's {@link UnixDomainSocketAddress} support where the native transport
- * cannot load). The codec frames responses as RFC 9110 says: a 204 ends at its headers, whether or
- * not the server sends Content-Length, so a keep-alive server that never closes is fine. One
- * request at a time per connection; all connections share one event-loop thread.
+ * {@link UnixHttp} on Netty: {@link HttpClientCodec} and {@link HttpObjectAggregator} over a
+ * domain-socket channel from {@link UnixSockets} (epoll, or NIO where the native transport cannot
+ * load). The codec frames responses as RFC 9110 says: a 204 ends at its headers, whether or not the
+ * server sends Content-Length, so a keep-alive server that never closes is fine. One request at a
+ * time per connection; all connections share one event-loop thread.
  */
 final class NettyUnixHttp implements UnixHttp {
   private static final int MAX_RESPONSE = 16 << 20;
-  private static final boolean EPOLL = Epoll.isAvailable();
-  private static final EventLoopGroup LOOP =
-      new MultiThreadIoEventLoopGroup(
-          1,
-          new DefaultThreadFactory("vmm-http", true),
-          EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
 
   private final Path socket;
   private final Duration connectTimeout;
@@ -75,11 +53,6 @@ final class NettyUnixHttp implements UnixHttp {
   NettyUnixHttp(Path socket, Duration connectTimeout) {
     this.socket = socket;
     this.connectTimeout = connectTimeout;
-  }
-
-  /** "epoll" or "nio": the transport in use. */
-  static String transport() {
-    return EPOLL ? "epoll" : "nio";
   }
 
   @Override
@@ -157,54 +130,20 @@ final class NettyUnixHttp implements UnixHttp {
     }
     channel = null;
     Exchange handler = new Exchange();
-    if (!Files.exists(socket)) {
-      throw new ConnectException("no socket at " + socket);
-    }
-    int millis = (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
-    SocketAddress address =
-        EPOLL ? new DomainSocketAddress(socket.toFile()) : UnixDomainSocketAddress.of(socket);
-    Bootstrap bootstrap =
-        new Bootstrap()
-            .group(LOOP)
-            .channel(EPOLL ? EpollDomainSocketChannel.class : NioDomainSocketChannel.class)
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, millis)
-            // A failed write (the server answered and closed, as micro-http does when full) must
-            // not close the channel before the answer already received is read.
-            .option(ChannelOption.AUTO_CLOSE, false)
-            .handler(
-                new ChannelInitializer<>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    ch.pipeline()
-                        .addLast(new HttpClientCodec())
-                        .addLast(new HttpObjectAggregator(MAX_RESPONSE))
-                        .addLast(handler);
-                  }
-                });
-    ChannelFuture connect = bootstrap.connect(address);
-    try {
-      if (!connect.await(millis + 1000L, TimeUnit.MILLISECONDS)) {
-        connect.channel().close();
-        throw new SocketTimeoutException("connect to " + socket + " timed out");
-      }
-    } catch (InterruptedException e) {
-      connect.channel().close();
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("connect to " + socket + " interrupted");
-    }
-    if (!connect.isSuccess()) {
-      Throwable cause = connect.cause();
-      if (cause instanceof IOException io && !(cause instanceof ConnectException)) {
-        if (io.getMessage() != null && io.getMessage().contains("timed out")) {
-          throw new SocketTimeoutException("connect to " + socket + " timed out");
-        }
-      }
-      ConnectException refused =
-          new ConnectException("cannot connect to " + socket + ": " + cause.getMessage());
-      refused.initCause(cause);
-      throw refused;
-    }
-    channel = connect.channel();
+    Channel connected =
+        UnixSockets.connect(
+            socket,
+            Duration.ofNanos(timeoutNanos),
+            new ChannelInitializer<>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline()
+                    .addLast(new HttpClientCodec())
+                    .addLast(new HttpObjectAggregator(MAX_RESPONSE))
+                    .addLast(handler);
+              }
+            });
+    channel = connected;
     exchange = handler;
     return new Connection(channel, handler);
   }
