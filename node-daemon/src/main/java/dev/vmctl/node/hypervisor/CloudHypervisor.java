@@ -243,11 +243,25 @@ public final class CloudHypervisor implements Hypervisor {
     commands.must("setsid", "-f", "sh", "-c", script);
     Instant deadline = Instant.now().plusSeconds(10);
     while (probe(plan) != Vmm.ANSWERING) {
+      if (exited(plan)) {
+        // e.g. without a usable /dev/kvm it exits with status 1 before creating its socket
+        throw new IOException("cloud-hypervisor exited before answering" + logTail(plan));
+      }
       if (Instant.now().isAfter(deadline)) {
         throw new IOException(
             "cloud-hypervisor did not answer on " + plan.apiSocket() + logTail(plan));
       }
       sleep(20);
+    }
+  }
+
+  /** True when the launched process wrote its pid file and is no longer alive. */
+  private static boolean exited(VmPlan plan) {
+    try {
+      String pid = Files.readString(plan.dir().resolve("cloud-hypervisor.pid")).trim();
+      return !pid.isEmpty() && !Files.exists(Path.of("/proc", pid));
+    } catch (IOException e) {
+      return false; // not written yet
     }
   }
 

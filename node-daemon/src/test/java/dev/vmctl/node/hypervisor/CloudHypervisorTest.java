@@ -410,6 +410,28 @@ class CloudHypervisorTest {
   }
 
   @Test
+  void launchFailsAtOnceWithTheReasonWhenTheBinaryExitsBeforeCreatingItsSocket() throws Exception {
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    VmPlan plan = plan(1, 1, 512, 512);
+    // The real binary on a host without usable KVM: exit status 1, no socket.
+    Commands noKvm =
+        argv -> {
+          if (argv.get(0).equals("setsid")) {
+            Files.writeString(plan.dir().resolve("cloud-hypervisor.pid"), gone.pid() + "\n");
+            Files.writeString(
+                plan.dir().resolve("cloud-hypervisor.log"),
+                "Error booting VM: Failed to open hypervisor interface (is hypervisor interface"
+                    + " available?): no supported hypervisor\n");
+          }
+          return new Commands.Result(0, "", "");
+        };
+    assertThatThrownBy(() -> driver(noKvm).start(plan, "/r", "/d"))
+        .hasMessageContaining("exited before answering")
+        .hasMessageContaining("no supported hypervisor");
+  }
+
+  @Test
   void emulatorRejectsWhatTheSpecRejects() {
     Map<String, Object> ok =
         Map.of(
