@@ -172,7 +172,7 @@ class CloudHypervisorEmulatorTest {
   @Test
   void atMostTenConnectionsTheEleventhGets503TooManyOpenConnections() throws IOException {
     CloudHypervisorEmulator vmm = vmm();
-    for (int i = 0; i < CloudHypervisorEmulator.MAX_CONNECTIONS; i++) {
+    for (int i = 0; i < MicroHttp.MAX_CONNECTIONS; i++) {
       assertThat(get(connect(), "vmm.ping").status()).isEqualTo(200);
     }
     RawHttp eleventh = connect();

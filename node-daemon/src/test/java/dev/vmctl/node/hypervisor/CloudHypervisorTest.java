@@ -347,7 +347,7 @@ class CloudHypervisorTest {
     VmPlan plan = plan(1, 1, 512, 512);
     driver(commands).start(plan, volumes[0], volumes[1]); // its connection stays open
     // Nine more held connections (a crashed daemon's hung calls, a curl left open): 10 in all.
-    for (int i = 1; i < CloudHypervisorEmulator.MAX_CONNECTIONS; i++) {
+    for (int i = 1; i < MicroHttp.MAX_CONNECTIONS; i++) {
       RawHttp held = new RawHttp(plan.apiSocket());
       closeables.add(held);
       assertThat(held.exchange("GET", "/api/v1/vmm.ping", null).status()).isEqualTo(200);
