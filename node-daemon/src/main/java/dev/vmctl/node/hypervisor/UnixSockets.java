@@ -48,8 +48,9 @@ final class UnixSockets {
   /**
    * Connects within {@code timeout}.
    *
-   * @throws ConnectException when there is no socket or nothing listens on it
+   * @throws ConnectException when there is no socket or nothing listens on it (refused)
    * @throws SocketTimeoutException when the connect did not complete in time
+   * @throws IOException when connecting failed otherwise (e.g. a full backlog): a listener exists
    */
   static Channel connect(Path socket, Duration timeout, ChannelHandler initializer)
       throws IOException {
@@ -84,10 +85,17 @@ final class UnixSockets {
       if (cause instanceof io.netty.channel.ConnectTimeoutException) {
         throw new SocketTimeoutException("connect to " + socket + " timed out");
       }
-      ConnectException refused =
-          new ConnectException("cannot connect to " + socket + ": " + cause.getMessage());
-      refused.initCause(cause);
-      throw refused;
+      String why = String.valueOf(cause.getMessage());
+      if (why.toLowerCase(java.util.Locale.ROOT).contains("refused")
+          || why.toLowerCase(java.util.Locale.ROOT).contains("no such file")) {
+        // ECONNREFUSED / ENOENT: nothing listens there (a stale socket of a dead process).
+        ConnectException refused = new ConnectException("cannot connect to " + socket + ": " + why);
+        refused.initCause(cause);
+        throw refused;
+      }
+      // Anything else, e.g. EAGAIN when the listener's backlog is full because its process stopped
+      // accepting: something is there, so this must not read as "nothing listens".
+      throw new IOException("cannot connect to " + socket + ": " + why, cause);
     }
     return connect.channel();
   }

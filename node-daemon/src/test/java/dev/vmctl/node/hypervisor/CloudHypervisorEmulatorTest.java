@@ -410,7 +410,9 @@ class CloudHypervisorEmulatorTest {
   @Test
   void theMainBranchLeavesApiSockLockBesideTheSocketAfterExiting() throws IOException {
     CloudHypervisorEmulator main = vmm();
-    put(connect(), "vmm.shutdown", null);
+    RawHttp c = connect();
+    put(c, "vmm.shutdown", null);
+    assertThat(c.closedByServer()).isTrue(); // the process has exited
     assertThat(main.isStopped()).isTrue();
     assertThat(dir.resolve("api.sock.lock")).exists();
     assertThat(dir.resolve("api.sock")).doesNotExist();

@@ -396,6 +396,26 @@ class CloudHypervisorTest {
   }
 
   @Test
+  void aVmmThatStoppedAcceptingIsAliveEvenWhenItsBacklogIsFull() throws Exception {
+    VmPlan plan = plan(1, 1, 512, 512);
+    Files.createDirectories(plan.dir());
+    ServerSocketChannel stuck = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    closeables.add(stuck);
+    stuck.bind(UnixDomainSocketAddress.of(plan.apiSocket()), 1); // never accepts
+    LaunchingCommands commands = new LaunchingCommands(Options.upstream());
+    CloudHypervisor ch =
+        new CloudHypervisor(
+            commands, "cloud-hypervisor", dir.resolve("kernel"), null, Duration.ofMillis(200));
+    // Each timed-out call leaves a queued connection; once the backlog is full, connect fails
+    // with EAGAIN, which is not "nothing listens".
+    for (int i = 0; i < 5; i++) {
+      assertThat(ch.isRunning(plan)).as("probe " + i).isTrue();
+    }
+    assertThatThrownBy(() -> ch.start(plan, "/r", "/d")).isInstanceOf(IOException.class);
+    assertThat(commands.launches()).isZero();
+  }
+
+  @Test
   void reconnectsWhenTheVmmClosedTheConnection() throws IOException {
     String[] volumes = volumes();
     CloudHypervisor ch = driver(new LaunchingCommands(Options.upstream()));
