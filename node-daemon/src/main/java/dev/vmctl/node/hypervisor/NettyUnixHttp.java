@@ -210,8 +210,17 @@ final class NettyUnixHttp implements UnixHttp {
 
     @Override
     public synchronized void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      closed = true;
       if (pending != null) {
-        pending.completeExceptionally(cause);
+        // A reset (ECONNRESET: the server process died) is a close before the response too;
+        // anything else (a malformed response) is not.
+        pending.completeExceptionally(
+            cause instanceof IOException
+                ? (IOException)
+                    new ClosedBeforeResponse(
+                            "connection broke before a response: " + cause.getMessage())
+                        .initCause(cause)
+                : cause);
         pending = null;
       }
       ctx.close();

@@ -26,7 +26,9 @@ final class MicroHttp {
 
   /** micro-http's SERVER_FULL_ERROR_MESSAGE, written on accept, before any request is read. */
   static final String SERVER_FULL =
-      "HTTP/1.1 503 \r\nServer: Cloud Hypervisor API\r\nConnection: close\r\n"
+      "HTTP/1.1 503\r\nServer: Firecracker API\r\nConnection: close\r\n" // a static string,
+          // set_server does not
+          // reach it
           + "Content-Length: 40\r\n\r\n{ \"error\": \"Too many open connections\" }";
 
   static final HttpResponse NO_CONTENT = new HttpResponse(204, null);
