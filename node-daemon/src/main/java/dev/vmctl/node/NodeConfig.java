@@ -26,6 +26,8 @@ import java.util.Map;
  * @param lvmVolumeGroup VMCTL_LVM_VG, lvmThinPool VMCTL_LVM_THINPOOL: for the lvm-thin driver
  * @param cloudHypervisor VMCTL_CLOUD_HYPERVISOR: the cloud-hypervisor binary
  * @param gatewayNamespace VMCTL_GATEWAY_NAMESPACE: where the SSH gateway publishes its proxy key
+ * @param hypervisorApiTimeout VMCTL_HYPERVISOR_API_TIMEOUT_SECONDS: deadline for connecting to a
+ *     hypervisor's control socket (cloud-hypervisor's API, QEMU's QMP) and for each call on it
  * @param httpBindAddress VMCTL_HTTP_BIND_ADDRESS: the address /metrics and /healthz listen on (all
  *     addresses when empty); guests cannot reach it either way (the input filter)
  */
@@ -51,6 +53,7 @@ public record NodeConfig(
     String lvmThinPool,
     String cloudHypervisor,
     String gatewayNamespace,
+    Duration hypervisorApiTimeout,
     String httpBindAddress) {
 
   /** Listening on all addresses. */
@@ -75,7 +78,8 @@ public record NodeConfig(
       String lvmVolumeGroup,
       String lvmThinPool,
       String cloudHypervisor,
-      String gatewayNamespace) {
+      String gatewayNamespace,
+      Duration hypervisorApiTimeout) {
     this(
         hostName,
         stateDir,
@@ -98,6 +102,7 @@ public record NodeConfig(
         lvmThinPool,
         cloudHypervisor,
         gatewayNamespace,
+        hypervisorApiTimeout,
         "");
   }
 
@@ -125,6 +130,8 @@ public record NodeConfig(
         env.getOrDefault("VMCTL_LVM_THINPOOL", "pool"),
         env.getOrDefault("VMCTL_CLOUD_HYPERVISOR", "cloud-hypervisor"),
         env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"),
+        Duration.ofSeconds(
+            Long.parseLong(env.getOrDefault("VMCTL_HYPERVISOR_API_TIMEOUT_SECONDS", "5"))),
         env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", ""));
   }
 

@@ -113,10 +113,15 @@ public final class NodeDaemon implements AutoCloseable {
               config.vhostVsock(),
               config.kernelDir(),
               config.netns(),
-              config.kvm());
+              config.kvm(),
+              config.hypervisorApiTimeout());
       case "cloud-hypervisor" ->
           new CloudHypervisor(
-              commands, config.cloudHypervisor(), config.kernelDir(), config.netns());
+              commands,
+              config.cloudHypervisor(),
+              config.kernelDir(),
+              config.netns(),
+              config.hypervisorApiTimeout());
       default ->
           throw new IllegalArgumentException(
               "unknown hypervisor " + config.hypervisor() + " (cloud-hypervisor, qemu)");

@@ -77,7 +77,8 @@ class NodeVmReconcilerKubeTest {
             "vmctl",
             "pool",
             "cloud-hypervisor",
-            ns);
+            ns,
+            Duration.ofSeconds(5));
     fake = fake == null ? new FakeHost() : fake;
     reconciler =
         new NodeVmReconciler(

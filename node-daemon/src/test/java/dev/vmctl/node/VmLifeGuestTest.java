@@ -125,7 +125,8 @@ class VmLifeGuestTest {
             "vmctl",
             "pool",
             "cloud-hypervisor",
-            env.namespace());
+            env.namespace(),
+            java.time.Duration.ofSeconds(5));
     this.config = config;
     this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);

@@ -7,14 +7,22 @@ import dev.vmctl.agent.guest.AgentServer;
 import dev.vmctl.agent.guest.LinuxGuestSystem;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The host-side client against the real agent, through a hybrid-vsock emulation. */
@@ -97,5 +105,60 @@ class AgentClientTest {
       }
     }
     assertThat(Files.exists(agentSocket)).isTrue();
+  }
+
+  /** A peer that accepts connections and never answers (or only answers CONNECT). */
+  private static ServerSocketChannel silentPeer(Path socket, boolean answerConnect)
+      throws IOException {
+    ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    server.bind(UnixDomainSocketAddress.of(socket));
+    Thread t =
+        new Thread(
+            () -> {
+              List<SocketChannel> held = new ArrayList<>();
+              try {
+                while (true) {
+                  SocketChannel c = server.accept();
+                  held.add(c);
+                  if (answerConnect) {
+                    c.write(ByteBuffer.wrap("OK 1024\n".getBytes(StandardCharsets.US_ASCII)));
+                  }
+                }
+              } catch (IOException e) {
+                for (SocketChannel c : held) {
+                  try {
+                    c.close();
+                  } catch (IOException ignored) {
+                    // closing
+                  }
+                }
+              }
+            });
+    t.setDaemon(true);
+    t.start();
+    return server;
+  }
+
+  @Test
+  @Timeout(30)
+  void aPeerThatNeverAnswersConnectFailsWithinTheTimeout() throws Exception {
+    Path vsock = dir.resolve("vsock.sock");
+    try (ServerSocketChannel peer = silentPeer(vsock, false)) {
+      assertThatThrownBy(() -> AgentClient.connectHybridVsock(vsock, 1024, Duration.ofMillis(300)))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("no answer to CONNECT within 300 ms");
+    }
+  }
+
+  @Test
+  @Timeout(30)
+  void anAgentThatNeverRepliesFailsTheCallWithinItsTimeout() throws Exception {
+    Path vsock = dir.resolve("vsock.sock");
+    try (ServerSocketChannel peer = silentPeer(vsock, true);
+        AgentClient client = AgentClient.connectHybridVsock(vsock, 1024, Duration.ofSeconds(5))) {
+      assertThatThrownBy(() -> client.hello(Duration.ofMillis(300)))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("hello got no reply within 300 ms");
+    }
   }
 }

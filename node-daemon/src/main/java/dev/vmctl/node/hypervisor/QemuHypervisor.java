@@ -25,6 +25,7 @@ public final class QemuHypervisor implements Hypervisor {
   private final Path kernelDir;
   private final String netns;
   private final boolean kvm;
+  private final Duration qmpTimeout;
 
   public QemuHypervisor(
       Commands commands,
@@ -33,6 +34,21 @@ public final class QemuHypervisor implements Hypervisor {
       Path kernelDir,
       String netns,
       boolean kvm) {
+    this(commands, qemu, vhostVsock, kernelDir, netns, kvm, CloudHypervisor.DEFAULT_API_TIMEOUT);
+  }
+
+  /**
+   * @param qmpTimeout deadline for each QMP command, connect included
+   */
+  public QemuHypervisor(
+      Commands commands,
+      String qemu,
+      String vhostVsock,
+      Path kernelDir,
+      String netns,
+      boolean kvm,
+      Duration qmpTimeout) {
+    this.qmpTimeout = qmpTimeout;
     this.commands = commands;
     this.qemu = qemu;
     this.vhostVsock = vhostVsock;
@@ -187,7 +203,7 @@ public final class QemuHypervisor implements Hypervisor {
     }
     if (isRunning(plan)) {
       try {
-        Qmp.execute(dir.resolve("qmp.sock"), "quit");
+        Qmp.execute(dir.resolve("qmp.sock"), "quit", qmpTimeout);
       } catch (IOException e) {
         commands.run(List.of("kill", "-9", Long.toString(pid.get())));
       }
@@ -211,17 +227,17 @@ public final class QemuHypervisor implements Hypervisor {
 
   @Override
   public void pause(VmPlan plan) throws IOException {
-    Qmp.execute(plan.dir().resolve("qmp.sock"), "stop");
+    Qmp.execute(plan.dir().resolve("qmp.sock"), "stop", qmpTimeout);
   }
 
   @Override
   public void resume(VmPlan plan) throws IOException {
-    Qmp.execute(plan.dir().resolve("qmp.sock"), "cont");
+    Qmp.execute(plan.dir().resolve("qmp.sock"), "cont", qmpTimeout);
   }
 
   @Override
   public boolean isPaused(VmPlan plan) throws IOException {
-    Map<String, Object> r = Qmp.execute(plan.dir().resolve("qmp.sock"), "query-status");
+    Map<String, Object> r = Qmp.execute(plan.dir().resolve("qmp.sock"), "query-status", qmpTimeout);
     @SuppressWarnings("unchecked")
     Map<String, Object> ret = (Map<String, Object>) r.get("return");
     return "paused".equals(ret.get("status"));

@@ -1,45 +1,88 @@
 package dev.vmctl.node.hypervisor;
 
-import dev.vmctl.agent.ChannelStreams;
 import dev.vmctl.agent.Json;
-import java.io.BufferedReader;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.handler.codec.string.StringDecoder;
+import io.netty.handler.codec.string.StringEncoder;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
-/** A minimal QMP client: one command per connection, events skipped. */
+/**
+ * A minimal QMP client: one command per connection, events skipped. Netty frames the lines; the
+ * whole exchange (connect, greeting, capabilities, command) has one deadline, so a QEMU that
+ * accepts and never answers fails the call instead of holding the reconcile thread.
+ */
 final class Qmp {
+  private static final int MAX_LINE = 1 << 20;
+  private static final String CLOSED = "\0closed";
+
   private Qmp() {}
 
-  static Map<String, Object> execute(Path socket, String command) throws IOException {
-    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-      ch.connect(UnixDomainSocketAddress.of(socket));
-      BufferedReader in =
-          new BufferedReader(new InputStreamReader(ChannelStreams.in(ch), StandardCharsets.UTF_8));
-      OutputStream out = ChannelStreams.out(ch);
-      in.readLine(); // greeting
-      send(out, "qmp_capabilities");
-      reply(in);
-      send(out, command);
-      return reply(in);
+  static Map<String, Object> execute(Path socket, String command, Duration timeout)
+      throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    Channel ch =
+        UnixSockets.connect(
+            socket,
+            timeout,
+            new ChannelInitializer<>() {
+              @Override
+              protected void initChannel(Channel c) {
+                c.pipeline()
+                    .addLast(new LineBasedFrameDecoder(MAX_LINE))
+                    .addLast(new StringDecoder(StandardCharsets.UTF_8))
+                    .addLast(new StringEncoder(StandardCharsets.UTF_8))
+                    .addLast(
+                        new SimpleChannelInboundHandler<String>() {
+                          @Override
+                          protected void channelRead0(ChannelHandlerContext ctx, String line) {
+                            lines.add(line);
+                          }
+
+                          @Override
+                          public void channelInactive(ChannelHandlerContext ctx) {
+                            lines.add(CLOSED);
+                          }
+
+                          @Override
+                          public void exceptionCaught(ChannelHandlerContext ctx, Throwable e) {
+                            ctx.close();
+                          }
+                        });
+              }
+            });
+    try {
+      next(lines, deadline, command); // greeting
+      send(ch, "qmp_capabilities");
+      reply(lines, deadline, command);
+      send(ch, command);
+      return reply(lines, deadline, command);
+    } finally {
+      ch.close();
     }
   }
 
-  private static void send(OutputStream out, String command) throws IOException {
-    out.write((Json.write(Map.of("execute", command)) + "\n").getBytes(StandardCharsets.UTF_8));
-    out.flush();
+  private static void send(Channel ch, String command) {
+    ch.writeAndFlush(Json.write(Map.of("execute", command)) + "\n");
   }
 
-  private static Map<String, Object> reply(BufferedReader in) throws IOException {
-    String line;
-    while ((line = in.readLine()) != null) {
-      Map<String, Object> msg = Json.parseObject(line);
+  private static Map<String, Object> reply(BlockingQueue<String> lines, long deadline, String cmd)
+      throws IOException {
+    while (true) {
+      Map<String, Object> msg = Json.parseObject(next(lines, deadline, cmd));
       if (msg.containsKey("error")) {
         throw new IOException("QMP error: " + msg.get("error"));
       }
@@ -47,6 +90,22 @@ final class Qmp {
         return msg;
       }
     }
-    throw new IOException("QMP connection closed");
+  }
+
+  private static String next(BlockingQueue<String> lines, long deadline, String command)
+      throws IOException {
+    try {
+      String line = lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (line == null) {
+        throw new SocketTimeoutException("QMP " + command + ": no answer before the deadline");
+      }
+      if (line == CLOSED) {
+        throw new IOException("QMP connection closed");
+      }
+      return line;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("QMP " + command + " interrupted");
+    }
   }
 }

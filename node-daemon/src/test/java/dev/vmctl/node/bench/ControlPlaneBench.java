@@ -71,7 +71,8 @@ public final class ControlPlaneBench {
               "vmctl",
               "pool",
               "cloud-hypervisor",
-              "vmctl-system");
+              "vmctl-system",
+              java.time.Duration.ofSeconds(5));
       try (VmctlOperator operator =
               VmctlOperator.start(
                   server.adminClient(),

@@ -1,43 +1,60 @@
 package dev.vmctl.node.hypervisor;
 
+import static dev.vmctl.node.hypervisor.JsonMaps.copy;
+import static dev.vmctl.node.hypervisor.JsonMaps.items;
+import static dev.vmctl.node.hypervisor.JsonMaps.map;
+import static dev.vmctl.node.hypervisor.JsonMaps.num;
+import static dev.vmctl.node.hypervisor.JsonMaps.sub;
+import static dev.vmctl.node.hypervisor.MicroHttp.BARE_BAD_REQUEST;
+import static dev.vmctl.node.hypervisor.MicroHttp.MAX_CONNECTIONS;
+import static dev.vmctl.node.hypervisor.MicroHttp.NO_CONTENT;
+import static dev.vmctl.node.hypervisor.MicroHttp.readRequest;
+import static dev.vmctl.node.hypervisor.MicroHttp.refuse;
+import static dev.vmctl.node.hypervisor.MicroHttp.write;
+import static dev.vmctl.node.hypervisor.VmConfigChecks.checkHostPaths;
+import static dev.vmctl.node.hypervisor.VmConfigChecks.validateForBoot;
+import static dev.vmctl.node.hypervisor.VmConfigSerde.VM_RESIZE;
+import static dev.vmctl.node.hypervisor.VmConfigSerde.VM_SNAPSHOT;
+import static dev.vmctl.node.hypervisor.VmConfigSerde.readStruct;
+import static dev.vmctl.node.hypervisor.VmConfigSerde.readVmConfig;
+
 import dev.vmctl.agent.Json;
+import dev.vmctl.node.hypervisor.MicroHttp.HttpRequest;
+import dev.vmctl.node.hypervisor.MicroHttp.HttpResponse;
+import dev.vmctl.node.hypervisor.VmConfigChecks.ConfigError;
+import dev.vmctl.node.hypervisor.VmConfigSerde.SerdeError;
+import dev.vmctl.node.hypervisor.VmConfigSerde.Struct;
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ProtocolException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Supplier;
 
 /**
  * An emulation of the cloud-hypervisor REST API served on {@code --api-socket}, for tests. It is
- * written from upstream sources (repository cloud-hypervisor/cloud-hypervisor), never from vmctl's
- * driver:
+ * written from upstream sources (repository cloud-hypervisor/cloud-hypervisor) and from what the
+ * real binary was observed to do (shared/notes/cloud-hypervisor-facts.md, v48.0 and main at
+ * v53.0-246; {@link Options} switches between them), never from vmctl's driver. It uses none of the
+ * driver's classes. The wire format is in {@link MicroHttp}, the config's deserialisation in {@link
+ * VmConfigSerde}, what vm.boot checks in {@link VmConfigChecks}. Sources:
  *
  * <ul>
  *   <li>{@code vmm/src/api/openapi/cloud-hypervisor.yaml} and {@code docs/api.md}: endpoints and
@@ -47,7 +64,8 @@ import java.util.function.Supplier;
  *   <li>{@code vmm/src/lib.rs} and {@code vmm/src/vm.rs}: the VMM and VM state machines;
  *   <li>{@code vmm/src/vm_config.rs} and {@code vmm/src/config.rs} ({@code VmConfig::validate}):
  *       what vm.create deserialises and what vm.boot validates;
- *   <li>firecracker-microvm/micro-http {@code src/response.rs}: the bytes on the wire.
+ *   <li>firecracker-microvm/micro-http {@code src/response.rs} and {@code src/server.rs}: the bytes
+ *       on the wire, keep-alive that never closes, the 10-connection limit.
  * </ul>
  *
  * <p>Where the implementation and the OpenAPI document disagree, this follows the implementation,
@@ -59,7 +77,8 @@ import java.util.function.Supplier;
  *       Options#rejectingUnknownFields()} turns them into 400s (stricter than upstream).
  *   <li>vm.create only deserialises (400 on a type error); {@code payload} may be absent. The
  *       semantic checks (payload, max_vcpus &gt;= boot_vcpus, vsock CID, console paths, queues,
- *       ids) run when vm.boot builds the VM, and fail it with 500.
+ *       ids) run when vm.boot builds the VM, and fail it with 400 (409 for a duplicate id) on v53+,
+ *       500 on v48. The serial file is opened already at vm.create.
  *   <li>A request in the wrong state answers 500, never the 405 the document lists; "not created"
  *       answers 404 only since v53 (PR #8320) and only where the root error is VmNotCreated or
  *       VmMissingConfig (vm.boot, vm.info, vm.reboot, vm.resize). vm.pause, vm.resume, vm.shutdown
@@ -70,9 +89,13 @@ import java.util.function.Supplier;
  *       answers 400; an unknown path 404.
  * </ul>
  *
- * <p>Not emulated: a guest (nothing runs; a guest-initiated shutdown or reboot never happens), the
- * vsock listener, device hot-plug, migration, and the other endpoints, which answer 501 so that a
- * test notices. serde_json's " at line L column C" suffix is not reproduced.
+ * <p>Ways the process goes: vmm.shutdown and {@link #guestPowersOff()} exit and remove the socket;
+ * {@link #kill()} (SIGKILL) leaves the API socket, the vsock socket and api.sock.lock behind.
+ *
+ * <p>Not emulated: a guest (nothing runs; a guest-initiated reboot never happens), the vsock
+ * listener (a plain file stands at its path while a VM is booted), device hot-plug, migration, and
+ * the other endpoints, which answer 501 so that a test notices. serde_json's " at line L column C"
+ * suffix is not reproduced.
  */
 public final class CloudHypervisorEmulator implements AutoCloseable {
 
@@ -80,73 +103,62 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   public record Request(String method, String path, String body) {}
 
   /**
-   * Which upstream behaviour to emulate, plus test-only strictness.
+   * Which upstream behaviour to emulate, plus test-only switches.
    *
-   * @param version reported by vmm.ping
-   * @param legacyApi releases before v53 (PR #8320): every internal API error is a 500, also "VM is
-   *     not created"; and vm.boot on a paused VM resumes it, as Vm::boot did before the VMM tracked
-   *     VM ownership (upstream main answers 500 "VM is already created")
+   * @param version crate version reported by vmm.ping ({@code 48.0.0}; the main branch at v53.0-246
+   *     reports {@code 54.0.0})
+   * @param buildVersion the build's git version, as {@code --version} and vmm.ping print it
+   * @param legacyApi v48 (before PR #8320 and the validation status codes): every internal API
+   *     error is a 500, also "VM is not created" and an invalid config at vm.boot; vm.boot on a
+   *     paused VM resumes it; desired_ram below the boot size is a silent no-op; no api.sock.lock;
+   *     no image_type warning. Otherwise the main branch (v53.0-246) as observed: 404 for "not
+   *     created", 400 (409 for a duplicate id) for an invalid config, 500 below the boot size
    * @param rejectUnknownFields answer 400 to fields upstream would silently drop
-   * @param checkHostPaths fail vm.boot, as upstream does, when the payload, disks, rng source or
-   *     console/vsock directories do not exist
+   * @param checkHostPaths fail vm.boot, as upstream does, when the kernel, disks, rng source or
+   *     vsock directory do not exist, or the kernel is not an ELF file (off only for benchmarks
+   *     that boot nothing)
    * @param onBoot runs when a vm.boot succeeds (benchmarks time it)
    */
   public record Options(
       String version,
+      String buildVersion,
       boolean legacyApi,
       boolean rejectUnknownFields,
       boolean checkHostPaths,
       Runnable onBoot) {
 
-    /** Upstream after PR #8320 (v53.0). */
+    /** The main branch at v53.0-246, as observed on 2026-12-01 (the "v53+" behaviour). */
     public static Options upstream() {
-      return new Options("53.0.0", false, false, false, () -> {});
+      return new Options("54.0.0", "v53.0-246-gae44c2971", false, false, true, () -> {});
     }
 
-    /** v48.0, before 404s for "not created". */
+    /** v48.0, which images/node-daemon/Dockerfile pins. */
     public static Options v48() {
-      return new Options("48.0.0", true, false, false, () -> {});
+      return new Options("48.0.0", "v48.0", true, false, true, () -> {});
     }
 
     public Options rejectingUnknownFields() {
-      return new Options(version, legacyApi, true, checkHostPaths, onBoot);
+      return new Options(version, buildVersion, legacyApi, true, checkHostPaths, onBoot);
     }
 
-    public Options checkingHostPaths() {
-      return new Options(version, legacyApi, rejectUnknownFields, true, onBoot);
+    public Options withoutHostPathChecks() {
+      return new Options(version, buildVersion, legacyApi, rejectUnknownFields, false, onBoot);
     }
 
     public Options withOnBoot(Runnable hook) {
-      return new Options(version, legacyApi, rejectUnknownFields, checkHostPaths, hook);
-    }
-  }
-
-  /** What serde_json reports for a body it cannot read into the Rust type: HTTP 400. */
-  public static final class SerdeError extends IllegalArgumentException {
-    SerdeError(String message) {
-      super(message);
-    }
-  }
-
-  /** Why building the VM fails at vm.boot (VmConfig::validate and the like): HTTP 500. */
-  public static final class ConfigError extends IllegalArgumentException {
-    private final List<String> chain;
-
-    ConfigError(List<String> chain) {
-      super(String.join(": ", chain));
-      this.chain = List.copyOf(chain);
+      return new Options(
+          version, buildVersion, legacyApi, rejectUnknownFields, checkHostPaths, hook);
     }
 
-    public List<String> chain() {
-      return chain;
+    /** What {@code cloud-hypervisor --version} prints: two lines. */
+    public String versionOutput() {
+      return "cloud-hypervisor " + buildVersion + "\nMigration Protocol Versions: 1.0\n";
     }
   }
 
   private static final String ROOT = "/api/v1/";
   private static final String RUNNING = "Running";
   private static final String PAUSED = "Paused";
-  private static final HttpResponse NO_CONTENT = new HttpResponse(204, null);
-  private static final HttpResponse BARE_BAD_REQUEST = new HttpResponse(400, "");
 
   // Upstream routes this emulation does not implement: 501, so a test notices.
   private static final Set<String> NOT_EMULATED =
@@ -179,8 +191,14 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final List<String> ignoredFields = new CopyOnWriteArrayList<>();
   private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+  private final List<String> log = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger accepted =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean stopped;
   private volatile boolean stopping;
+
+  /** API sockets whose api.sock.lock a live emulator holds (flock, in upstream). */
+  private static final Set<Path> LOCKED = ConcurrentHashMap.newKeySet();
 
   // The VMM's state, guarded by this (upstream serialises API requests in one control loop).
   private Map<String, Object> sent; // the vm.create body as accepted
@@ -200,6 +218,13 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   public CloudHypervisorEmulator(Path socket, Options options) throws IOException {
     this.socket = socket;
     this.options = options;
+    if (!options.legacyApi()) {
+      // The main branch flocks <socket>.lock, creating it, and leaves the file when it exits.
+      if (!LOCKED.add(socket.toAbsolutePath())) {
+        throw new IOException("API socket " + socket + " is in use by another VMM (locked)");
+      }
+      Files.writeString(lockFile(), "", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
     // Upstream removes a stale socket before binding (start_http_path_thread).
     Files.deleteIfExists(socket);
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -240,6 +265,40 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     return ignoredFields;
   }
 
+  /** How many connections were accepted so far (refused ones included). */
+  public int acceptedConnections() {
+    return accepted.get();
+  }
+
+  /** What the VMM would log as warnings (e.g. the image_type deprecation). */
+  public List<String> log() {
+    return log;
+  }
+
+  /** The lock file the main branch keeps beside its API socket. */
+  public Path lockFile() {
+    return socket.resolveSibling(socket.getFileName() + ".lock");
+  }
+
+  /**
+   * The guest powers off (without --no-shutdown): the VMM process exits and removes its API socket
+   * (and the vsock socket, dropped with the device).
+   */
+  public synchronized void guestPowersOff() {
+    dropVm();
+    stop();
+  }
+
+  /**
+   * SIGKILL: the process is gone at once and removes nothing: the API socket, the vsock socket and
+   * api.sock.lock stay behind.
+   */
+  public void kill() {
+    stopped = true;
+    closeQuietly();
+    LOCKED.remove(socket.toAbsolutePath());
+  }
+
   /** True once vmm.shutdown or close() stopped the server. */
   public boolean isStopped() {
     return stopped;
@@ -275,6 +334,11 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       } catch (IOException e) {
         return; // closed
       }
+      accepted.incrementAndGet();
+      if (connections.size() >= MAX_CONNECTIONS) {
+        refuse(ch);
+        continue;
+      }
       connections.add(ch);
       Thread t = new Thread(() -> serve(ch), "ch-emulator connection");
       t.setDaemon(true);
@@ -289,13 +353,13 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       while (serveOne(in, out)) {
         // micro-http keeps connections alive
       }
+      if (stopping) {
+        stop(); // vmm.shutdown answered: exit before this connection closes
+      }
     } catch (IOException e) {
       // the client went away
     } finally {
       connections.remove(ch);
-    }
-    if (stopping) {
-      stop();
     }
   }
 
@@ -312,121 +376,17 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       return false;
     }
     write(out, dispatch(request));
-    return request.keepAlive() && !stopping;
-  }
-
-  private record HttpRequest(
-      String method, String path, String version, Map<String, String> headers, String body) {
-    boolean keepAlive() {
-      String connection = headers.getOrDefault("connection", "");
-      return version.equals("HTTP/1.0")
-          ? connection.equalsIgnoreCase("keep-alive")
-          : !connection.equalsIgnoreCase("close");
-    }
-  }
-
-  /** A response; a null body means no Content-Type/Content-Length (micro-http's 204). */
-  private record HttpResponse(int status, String body) {}
-
-  /** Reads one request, or returns null if the peer closed the connection between requests. */
-  private static HttpRequest readRequest(InputStream in) throws IOException {
-    String line = readLine(in, true);
-    if (line == null) {
-      return null;
-    }
-    String[] parts = line.split(" ");
-    if (parts.length != 3 || !parts[2].startsWith("HTTP/1.")) {
-      throw new ProtocolException("bad request line: " + line);
-    }
-    Map<String, String> headers = readHeaders(in);
-    if (headers.containsKey("transfer-encoding")) {
-      throw new ProtocolException("micro-http needs Content-Length");
-    }
-    int length = contentLength(headers.get("content-length"));
-    byte[] body = in.readNBytes(length);
-    if (body.length != length) {
-      throw new EOFException("body shorter than Content-Length");
-    }
-    // micro-http only has a body when Content-Length > 0.
-    String text = length == 0 ? null : new String(body, StandardCharsets.UTF_8);
-    return new HttpRequest(parts[0], absolutePath(parts[1]), parts[2], headers, text);
-  }
-
-  private static Map<String, String> readHeaders(InputStream in) throws IOException {
-    Map<String, String> headers = new HashMap<>();
-    for (String h = readLine(in, false); !h.isEmpty(); h = readLine(in, false)) {
-      int colon = h.indexOf(':');
-      if (colon <= 0) {
-        throw new ProtocolException("bad header: " + h);
-      }
-      headers.put(
-          h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
-    }
-    return headers;
-  }
-
-  private static int contentLength(String value) throws ProtocolException {
-    if (value == null) {
-      return 0;
-    }
-    try {
-      int n = Integer.parseInt(value);
-      if (n < 0) {
-        throw new ProtocolException("negative Content-Length");
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new ProtocolException("bad Content-Length: " + value);
-    }
-  }
-
-  /** The path micro-http routes on: origin form as is, absolute form without scheme and host. */
-  private static String absolutePath(String target) {
-    int scheme = target.indexOf("://");
-    if (scheme < 0) {
-      return target;
-    }
-    int slash = target.indexOf('/', scheme + 3);
-    return slash < 0 ? "/" : target.substring(slash);
-  }
-
-  private static String readLine(InputStream in, boolean eofOk) throws IOException {
-    ByteArrayOutputStream line = new ByteArrayOutputStream();
-    int c;
-    while ((c = in.read()) != '\n') {
-      if (c == -1) {
-        if (eofOk && line.size() == 0) {
-          return null;
-        }
-        throw new EOFException("connection closed mid-request");
-      }
-      if (line.size() > 16384) {
-        throw new ProtocolException("line too long");
-      }
-      line.write(c);
-    }
-    String s = line.toString(StandardCharsets.US_ASCII);
-    return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-  }
-
-  /** micro-http's format: no reason phrase, always keep-alive, JSON content type. */
-  private static void write(OutputStream out, HttpResponse r) throws IOException {
-    StringBuilder head = new StringBuilder("HTTP/1.1 ").append(r.status()).append(" \r\n");
-    head.append("Server: Cloud Hypervisor API\r\nConnection: keep-alive\r\n");
-    byte[] body = r.body() == null ? new byte[0] : r.body().getBytes(StandardCharsets.UTF_8);
-    if (r.body() != null) {
-      head.append("Content-Type: application/json\r\nContent-Length: ")
-          .append(body.length)
-          .append("\r\n");
-    }
-    head.append("\r\n");
-    out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
-    out.write(body);
-    out.flush();
+    return !stopping; // micro-http ignores the request's Connection: close and never closes
   }
 
   private void stop() {
     stopped = true;
+    deleteSocket();
+    LOCKED.remove(socket.toAbsolutePath());
+    closeQuietly();
+  }
+
+  private void closeQuietly() {
     try {
       server.close();
     } catch (IOException e) {
@@ -439,7 +399,6 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
         // already closed
       }
     }
-    deleteSocket();
   }
 
   /** Upstream removes its socket on exit; only ours, never a newer emulator's on the same path. */
@@ -510,7 +469,7 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       chain.add("Error from API");
       chain.addAll(f.chain);
       // api_error_status_code: 404 only for a VmNotCreated/VmMissingConfig root (since v53).
-      int status = f.notCreated && !options.legacyApi() ? 404 : 500;
+      int status = options.legacyApi() ? 500 : f.status;
       return new HttpResponse(status, Json.write(chain));
     }
   }
@@ -599,21 +558,23 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   /** An internal API error: its message chain below "Error from API". */
   private static final class ApiFailure extends Exception {
     final List<String> chain;
-    final boolean notCreated;
 
-    ApiFailure(List<String> chain, boolean notCreated) {
+    /** The status on the main branch (api_error_status_code); v48 answers 500 for all. */
+    final int status;
+
+    ApiFailure(List<String> chain, int status) {
       super(String.join(": ", chain), null, false, false);
       this.chain = chain;
-      this.notCreated = notCreated;
+      this.status = status;
     }
   }
 
   private static ApiFailure failure(String... chain) {
-    return new ApiFailure(List.of(chain), false);
+    return new ApiFailure(List.of(chain), 500);
   }
 
   private static ApiFailure notCreated(String... chain) {
-    return new ApiFailure(List.of(chain), true);
+    return new ApiFailure(List.of(chain), 404);
   }
 
   private Object perform(String action) throws ApiFailure {
@@ -634,10 +595,37 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     if (vmConfig != null) {
       throw failure("The VM could not be created", "VM is already created");
     }
+    openSerialFile(config);
+    for (Map<String, Object> disk : items(config, "disks")) {
+      if (!options.legacyApi() && disk.get("image_type") == null) {
+        log.add(
+            "WARN: disk "
+                + disk.get("path")
+                + ": image_type not set, this is deprecated; Autodetected raw image type."
+                + " Disabling sector 0 writes");
+      }
+    }
     sent = copy(body);
     vmConfig = config;
     vmState = null;
     return null;
+  }
+
+  /** Vmm::vm_create already creates the console devices: the serial file is opened here. */
+  private static void openSerialFile(Map<String, Object> config) throws ApiFailure {
+    Map<String, Object> serial = sub(config, "serial");
+    if (!"File".equals(serial.get("mode")) || !(serial.get("file") instanceof String file)) {
+      return;
+    }
+    try {
+      Files.writeString(Path.of(file), "", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw failure(
+          "The VM could not be created",
+          "Error creating console devices",
+          "Error creating serial output file",
+          "No such file or directory (os error 2)");
+    }
   }
 
   private void boot() throws ApiFailure {
@@ -653,6 +641,7 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       throw notCreated(what, "VM config is missing");
     }
     buildVm(what);
+    bindVsock(what);
     vmState = RUNNING;
     options.onBoot().run();
   }
@@ -668,11 +657,64 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
       List<String> chain = new ArrayList<>();
       chain.add(what);
       chain.addAll(e.chain());
-      throw new ApiFailure(chain, false);
+      throw new ApiFailure(chain, validationStatus(e.chain()));
     }
     Map<String, Object> memory = sub(vmConfig, "memory");
     bootRam = num(memory, "size");
     acpiRam = bootRam;
+  }
+
+  /** The vsock device binds its host-side Unix socket; a leftover file makes bind fail. */
+  private void bindVsock(String what) throws ApiFailure {
+    Path path = vsockPath();
+    if (path == null) {
+      return;
+    }
+    if (Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw failure(
+          what,
+          "Error from device manager",
+          "Cannot create virtio-vsock device",
+          "Error binding to the host-side Unix socket",
+          "Address already in use (os error 98)");
+    }
+    try {
+      // A plain file stands for the listener: connecting to it is refused, as no guest runs.
+      Files.writeString(path, "");
+    } catch (IOException e) {
+      throw failure(what, "Error from device manager", String.valueOf(e.getMessage()));
+    }
+  }
+
+  private Path vsockPath() {
+    return vmConfig != null
+            && vmConfig.get("vsock") instanceof Map<?, ?> v
+            && v.get("socket") instanceof String p
+        ? Path.of(p)
+        : null;
+  }
+
+  /** The VM is dropped (shutdown, delete, power-off): its vsock device removes its socket. */
+  private void dropVm() {
+    if (vmState != null) {
+      Path path = vsockPath();
+      if (path != null) {
+        try {
+          Files.deleteIfExists(path);
+        } catch (IOException e) {
+          // gone already
+        }
+      }
+    }
+    vmState = null;
+  }
+
+  /** Main: ConfigValidation is a 400, a duplicate id or device path 409; anything else 500. */
+  private static int validationStatus(List<String> chain) {
+    if (!chain.get(0).equals("Failed to validate config")) {
+      return 500;
+    }
+    return chain.stream().anyMatch(m -> m.contains("is not unique")) ? 409 : 400;
   }
 
   private void pause() throws ApiFailure {
@@ -706,7 +748,7 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     if (vmState == null) {
       throw failure("The VM could not shutdown", "VM is not running");
     }
-    vmState = null;
+    dropVm();
   }
 
   /** Shuts the VM down, then builds and boots a new one from the (possibly resized) config. */
@@ -715,21 +757,22 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     if (vmState == null) {
       throw notCreated(what, "VM is not created");
     }
-    vmState = null;
+    dropVm();
     buildVm(what);
+    bindVsock(what);
     vmState = RUNNING;
   }
 
   private void delete() {
     // No VM is fine; a booted one is shut down first.
-    vmState = null;
+    dropVm();
     vmConfig = null;
     sent = null;
   }
 
   private Map<String, Object> ping() {
     Map<String, Object> pong = new LinkedHashMap<>();
-    pong.put("build_version", "v" + options.version());
+    pong.put("build_version", options.buildVersion());
     pong.put("version", options.version());
     pong.put("pid", ProcessHandle.current().pid());
     pong.put("features", List.of("io_uring", "kvm")); // the default cargo features
@@ -822,6 +865,12 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
     Map<String, Object> memory = sub(vmConfig, "memory");
     long hotplug = num(memory, "hotplug_size");
     if ("VirtioMem".equals(memory.get("hotplug_method"))) {
+      if (ram < bootRam && !options.legacyApi()) {
+        throw failure(
+            what,
+            "Memory manager error",
+            "Invalid resize request: desired_size = " + ram + " below boot size = " + bootRam);
+      }
       if (ram >= bootRam && !memory.containsKey("hotplug_size")) {
         throw failure(what, "Memory manager error", "Missing virtio-mem resize handler");
       }
@@ -883,758 +932,5 @@ public final class CloudHypervisorEmulator implements AutoCloseable {
   private static void createNew(Path file, String content) throws IOException {
     // Upstream opens the snapshot files with create_new(true).
     Files.writeString(file, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-  }
-
-  // ---- serde emulation (vmm/src/vm_config.rs; unknown fields are not denied) ----
-
-  /** How a field is declared in Rust. */
-  private enum Has {
-    /** Neither Option nor #[serde(default)]: "missing field". */
-    REQUIRED,
-    /** Option: absent or null is None (omitted here). */
-    OPTION,
-    /** #[serde(default)]: absent takes the default (none: omitted); null is a type error. */
-    DEFAULT
-  }
-
-  private interface Ty {}
-
-  private record Int(String rust, long max) implements Ty {}
-
-  private record Text(String expecting) implements Ty {}
-
-  private record Flag() implements Ty {}
-
-  private record Choice(String rust, List<String> variants) implements Ty {}
-
-  private record Seq(Ty item) implements Ty {}
-
-  private record Mac() implements Ty {}
-
-  private record Ip() implements Ty {}
-
-  /** A section vmctl does not use: only its JSON shape is checked. */
-  private record Opaque(String rust, boolean isMap) implements Ty {}
-
-  private record Field(String name, Ty ty, Has has, Supplier<Object> dflt) {}
-
-  private record Struct(String rust, Map<String, Field> fields) implements Ty {}
-
-  private static final Int U8 = new Int("u8", 0xffL);
-  private static final Int U16 = new Int("u16", 0xffffL);
-  private static final Int U32 = new Int("u32", 0xffff_ffffL);
-  private static final Int U64 = new Int("u64", Long.MAX_VALUE);
-  private static final Int USIZE = new Int("usize", Long.MAX_VALUE);
-  private static final Text STRING = new Text("a string");
-  private static final Text PATH = new Text("path string");
-  private static final Flag BOOL = new Flag();
-  private static final Choice CONSOLE_MODE =
-      new Choice("ConsoleOutputMode", List.of("Off", "Pty", "Tty", "File", "Socket", "Null"));
-
-  private static Field req(String name, Ty ty) {
-    return new Field(name, ty, Has.REQUIRED, null);
-  }
-
-  private static Field opt(String name, Ty ty) {
-    return new Field(name, ty, Has.OPTION, null);
-  }
-
-  private static Field def(String name, Ty ty, Object value) {
-    return new Field(name, ty, Has.DEFAULT, value == null ? null : () -> value);
-  }
-
-  private static Field defBy(String name, Ty ty, Supplier<Object> value) {
-    return new Field(name, ty, Has.DEFAULT, value);
-  }
-
-  private static Struct struct(String rust, Field... fields) {
-    Map<String, Field> byName = new LinkedHashMap<>();
-    for (Field f : fields) {
-      byName.put(f.name(), f);
-    }
-    return new Struct(rust, byName);
-  }
-
-  private static Opaque mapOf(String rust) {
-    return new Opaque(rust, true);
-  }
-
-  private static Seq seqOf(String rust) {
-    return new Seq(new Opaque(rust, true));
-  }
-
-  // Field sets: the OpenAPI schemas (plus NetConfig.fds); types and defaults: the Rust structs.
-  private static final Struct CPUS =
-      struct(
-          "CpusConfig",
-          req("boot_vcpus", U32),
-          req("max_vcpus", U32),
-          opt(
-              "topology",
-              struct(
-                  "CpuTopology",
-                  req("threads_per_core", U16),
-                  req("cores_per_die", U16),
-                  req("dies_per_package", U16),
-                  req("packages", U16))),
-          def("kvm_hyperv", BOOL, false),
-          def("max_phys_bits", U8, 46L),
-          opt(
-              "affinity",
-              new Seq(struct("CpuAffinity", req("vcpu", U32), req("host_cpus", new Seq(USIZE))))),
-          defBy(
-              "features", struct("CpuFeatures", def("amx", BOOL, false)), () -> obj("amx", false)),
-          def("nested", BOOL, true),
-          def("core_scheduling", new Choice("CoreScheduling", List.of("Vm", "Vcpu", "Off")), "Vm"));
-
-  private static final Struct MEMORY =
-      struct(
-          "MemoryConfig",
-          req("size", U64),
-          def("mergeable", BOOL, false),
-          def("hotplug_method", new Choice("HotplugMethod", List.of("Acpi", "VirtioMem")), "Acpi"),
-          opt("hotplug_size", U64),
-          opt("hotplugged_size", U64),
-          def("shared", BOOL, false),
-          def("hugepages", BOOL, false),
-          opt("hugepage_size", U64),
-          def("prefault", BOOL, false),
-          def("reserve", BOOL, null),
-          def("thp", BOOL, true),
-          opt("zones", seqOf("MemoryZoneConfig")));
-
-  private static final Struct PAYLOAD =
-      struct(
-          "PayloadConfig",
-          opt("firmware", PATH),
-          opt("kernel", PATH),
-          opt("cmdline", STRING),
-          opt("initramfs", PATH),
-          opt("igvm", PATH),
-          opt("host_data", STRING));
-
-  private static final Struct DISK =
-      struct(
-          "DiskConfig",
-          opt("path", PATH),
-          def("readonly", BOOL, false),
-          def("direct", BOOL, false),
-          def("iommu", BOOL, false),
-          def("num_queues", USIZE, 1L),
-          def("queue_size", U16, 128L),
-          def("vhost_user", BOOL, false),
-          opt("vhost_socket", STRING),
-          opt("rate_limiter_config", mapOf("RateLimiterConfig")),
-          def("pci_segment", U16, 0L),
-          opt("pci_device_id", U8),
-          opt("id", STRING),
-          opt("serial", STRING),
-          opt("rate_limit_group", STRING),
-          opt("queue_affinity", seqOf("VirtQueueAffinity")),
-          def("backing_files", BOOL, null),
-          def("sparse", BOOL, null),
-          opt(
-              "image_type",
-              new Choice(
-                  "ImageType", List.of("FlatVmdk", "FixedVhd", "Qcow2", "Raw", "Vhdx", "Unknown"))),
-          opt("lock_granularity", new Choice("LockGranularity", List.of("ByteRange", "Full"))));
-
-  private static final Struct NET =
-      struct(
-          "NetConfig",
-          opt("tap", STRING),
-          opt("ip", new Ip()),
-          opt("mask", new Ip()),
-          defBy("mac", new Mac(), CloudHypervisorEmulator::localRandomMac),
-          opt("host_mac", new Mac()),
-          opt("mtu", U16),
-          def("iommu", BOOL, false),
-          def("num_queues", USIZE, 2L),
-          def("queue_size", U16, 256L),
-          def("vhost_user", BOOL, false),
-          opt("vhost_socket", STRING),
-          def("vhost_mode", new Choice("VhostMode", List.of("Client", "Server")), "Client"),
-          opt("id", STRING),
-          opt("fds", new Seq(new Int("i32", Integer.MAX_VALUE))),
-          def("pci_segment", U16, 0L),
-          opt("pci_device_id", U8),
-          opt("rate_limiter_config", mapOf("RateLimiterConfig")),
-          def("offload_tso", BOOL, true),
-          def("offload_ufo", BOOL, true),
-          def("offload_csum", BOOL, true));
-
-  private static final Struct RNG =
-      struct(
-          "RngConfig",
-          req("src", PATH),
-          def("iommu", BOOL, false),
-          opt("id", STRING),
-          def("pci_segment", U16, null),
-          opt("pci_device_id", U8));
-
-  private static final Struct BALLOON =
-      struct(
-          "BalloonConfig",
-          req("size", U64),
-          def("deflate_on_oom", BOOL, false),
-          def("free_page_reporting", BOOL, false),
-          opt("id", STRING),
-          def("pci_segment", U16, null),
-          opt("pci_device_id", U8),
-          def("iommu", BOOL, null));
-
-  // Rust uses ConsoleConfig for both serial and console.
-  private static final Struct CONSOLE =
-      struct(
-          "ConsoleConfig",
-          opt("file", PATH),
-          opt("socket", PATH),
-          req("mode", CONSOLE_MODE),
-          def("iommu", BOOL, false),
-          opt("id", STRING),
-          def("pci_segment", U16, null),
-          opt("pci_device_id", U8));
-
-  private static final Struct VSOCK =
-      struct(
-          "VsockConfig",
-          req("cid", U32),
-          req("socket", PATH),
-          def("iommu", BOOL, false),
-          opt("id", STRING),
-          def("pci_segment", U16, 0L),
-          opt("pci_device_id", U8));
-
-  private static final Struct VM_CONFIG =
-      struct(
-          "VmConfig",
-          defBy("cpus", CPUS, () -> defaults(CPUS, obj("boot_vcpus", 1L, "max_vcpus", 1L))),
-          defBy("memory", MEMORY, () -> defaults(MEMORY, obj("size", 512L << 20))),
-          opt("payload", PAYLOAD),
-          opt("rate_limit_groups", seqOf("RateLimitGroupConfig")),
-          opt("disks", new Seq(DISK)),
-          opt("net", new Seq(NET)),
-          defBy("rng", RNG, () -> defaults(RNG, obj("src", "/dev/urandom"))),
-          opt("balloon", BALLOON),
-          opt("fs", seqOf("FsConfig")),
-          opt("generic_vhost_user", seqOf("GenericVhostUserConfig")),
-          opt("pmem", seqOf("PmemConfig")),
-          defBy("serial", CONSOLE, () -> defaults(CONSOLE, obj("mode", "Null"))),
-          defBy("console", CONSOLE, () -> defaults(CONSOLE, obj("mode", "Tty"))),
-          def("debug_console", mapOf("DebugConsoleConfig"), null),
-          opt("devices", seqOf("DeviceConfig")),
-          opt("user_devices", seqOf("UserDeviceConfig")),
-          opt("vdpa", seqOf("VdpaConfig")),
-          opt("vsock", VSOCK),
-          opt("numa", seqOf("NumaConfig")),
-          def("iommu", BOOL, false),
-          def("watchdog", BOOL, false),
-          opt("rtc", mapOf("RtcConfig")),
-          def("pvpanic", BOOL, false),
-          opt("pci_segments", seqOf("PciSegmentConfig")),
-          opt("platform", mapOf("PlatformConfig")),
-          opt("tpm", mapOf("TpmConfig")),
-          def("landlock_enable", BOOL, false),
-          opt("landlock_rules", seqOf("LandlockConfig")));
-
-  // vmm/src/api/mod.rs: VmResizeData (all Option), VmSnapshotConfig (destination_url required).
-  private static final Struct VM_RESIZE =
-      struct(
-          "VmResizeData",
-          opt("desired_vcpus", U32),
-          opt("desired_ram", U64),
-          opt("desired_balloon", U64));
-
-  private static final Struct VM_SNAPSHOT =
-      struct("VmSnapshotConfig", req("destination_url", STRING));
-
-  static Map<String, Object> readVmConfig(Object json, List<String> unknown) {
-    return readStruct(VM_CONFIG, json, "", unknown);
-  }
-
-  private static Map<String, Object> defaults(Struct s, Map<String, Object> required) {
-    return readStruct(s, required, "", new ArrayList<>());
-  }
-
-  private static Object read(Ty ty, Object v, String at, List<String> unknown) {
-    if (ty instanceof Struct s) {
-      return readStruct(s, v, at, unknown);
-    }
-    if (ty instanceof Seq s) {
-      return readSeq(s, v, at, unknown);
-    }
-    if (ty instanceof Int i) {
-      return readInt(i, v);
-    }
-    if (ty instanceof Text t) {
-      return expect(v instanceof String, v, t.expecting());
-    }
-    if (ty instanceof Flag) {
-      return expect(v instanceof Boolean, v, "a boolean");
-    }
-    if (ty instanceof Choice c) {
-      return readChoice(c, v);
-    }
-    if (ty instanceof Mac) {
-      return readMac(v);
-    }
-    if (ty instanceof Ip) {
-      return readIp(v);
-    }
-    Opaque o = (Opaque) ty;
-    return o.isMap()
-        ? expect(v instanceof Map, v, "struct " + o.rust())
-        : expect(v instanceof List, v, "a sequence");
-  }
-
-  private static Map<String, Object> readStruct(
-      Struct s, Object v, String at, List<String> unknown) {
-    if (!(v instanceof Map<?, ?> m)) {
-      throw invalidType(v, "struct " + s.rust());
-    }
-    Map<String, Object> out = new LinkedHashMap<>();
-    for (Field f : s.fields().values()) {
-      readField(f, m, at, unknown, out);
-    }
-    for (Object key : m.keySet()) {
-      if (!s.fields().containsKey(String.valueOf(key))) {
-        unknown.add(join(at, String.valueOf(key))); // accepted and dropped, like serde does
-      }
-    }
-    return out;
-  }
-
-  private static void readField(
-      Field f, Map<?, ?> m, String at, List<String> unknown, Map<String, Object> out) {
-    if (!m.containsKey(f.name())) {
-      if (f.has() == Has.REQUIRED) {
-        throw new SerdeError("missing field `" + f.name() + "`");
-      }
-      if (f.has() == Has.DEFAULT && f.dflt() != null) {
-        out.put(f.name(), f.dflt().get());
-      }
-      return;
-    }
-    Object value = m.get(f.name());
-    if (value == null && f.has() == Has.OPTION) {
-      return;
-    }
-    out.put(f.name(), read(f.ty(), value, join(at, f.name()), unknown));
-  }
-
-  private static List<Object> readSeq(Seq s, Object v, String at, List<String> unknown) {
-    if (!(v instanceof List<?> list)) {
-      throw invalidType(v, "a sequence");
-    }
-    List<Object> out = new ArrayList<>();
-    for (int i = 0; i < list.size(); i++) {
-      out.add(read(s.item(), list.get(i), at + "[" + i + "]", unknown));
-    }
-    return out;
-  }
-
-  private static Long readInt(Int type, Object v) {
-    if (!(v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte)) {
-      throw invalidType(v, type.rust());
-    }
-    long n = ((Number) v).longValue();
-    if (n < 0 || n > type.max()) {
-      throw new SerdeError("invalid value: integer `" + n + "`, expected " + type.rust());
-    }
-    return n;
-  }
-
-  private static String readChoice(Choice c, Object v) {
-    if (!(v instanceof String s)) {
-      throw invalidType(v, "enum " + c.rust());
-    }
-    if (!c.variants().contains(s)) {
-      throw new SerdeError("unknown variant `" + s + "`, expected " + oneOf(c.variants()));
-    }
-    return s;
-  }
-
-  /** serde's wording for the expected variants. */
-  private static String oneOf(List<String> variants) {
-    List<String> quoted = variants.stream().map(x -> "`" + x + "`").toList();
-    if (quoted.size() == 2) {
-      return quoted.get(0) + " or " + quoted.get(1);
-    }
-    return "one of " + String.join(", ", quoted);
-  }
-
-  /** net_util::MacAddr::parse_str: six ':'-separated parts of two hex digits. */
-  private static String readMac(Object v) {
-    String s = (String) expect(v instanceof String, v, "a string");
-    String[] parts = s.split(":", -1);
-    boolean ok = parts.length == 6;
-    for (int i = 0; ok && i < parts.length; i++) {
-      ok = parts[i].length() == 2 && isHexByte(parts[i]);
-    }
-    if (!ok) {
-      throw new SerdeError("parsing of " + s + " into a MAC address failed");
-    }
-    return s;
-  }
-
-  private static boolean isHexByte(String s) {
-    try {
-      int b = Integer.parseInt(s, 16); // like u8::from_str_radix, a leading '+' is accepted
-      return b >= 0 && b <= 255;
-    } catch (NumberFormatException e) {
-      return false;
-    }
-  }
-
-  private static String readIp(Object v) {
-    String s = (String) expect(v instanceof String, v, "IP address");
-    if (!isIpv4(s) && !isIpv6(s)) {
-      throw new SerdeError("invalid IP address syntax");
-    }
-    return s;
-  }
-
-  /** Rust's Ipv4Addr parser: four decimal octets, no leading zeros. */
-  private static boolean isIpv4(String s) {
-    String[] parts = s.split("\\.", -1);
-    if (parts.length != 4) {
-      return false;
-    }
-    for (String p : parts) {
-      boolean digits =
-          !p.isEmpty() && p.length() <= 3 && p.chars().allMatch(c -> c >= '0' && c <= '9');
-      if (!digits || (p.length() > 1 && p.charAt(0) == '0') || Integer.parseInt(p) > 255) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean isIpv6(String s) {
-    if (!s.contains(":") || !s.matches("[0-9A-Fa-f:.]+")) {
-      return false;
-    }
-    try {
-      InetAddress.getByName(s); // a literal: no lookup
-      return true;
-    } catch (UnknownHostException e) {
-      return false;
-    }
-  }
-
-  private static String localRandomMac() {
-    byte[] b = new byte[6];
-    ThreadLocalRandom.current().nextBytes(b);
-    b[0] = (byte) ((b[0] & 0xfe) | 0x02); // MacAddr::local_random: unicast, locally administered
-    StringBuilder mac = new StringBuilder();
-    for (byte x : b) {
-      mac.append(mac.length() == 0 ? "" : ":").append(String.format("%02x", x & 0xff));
-    }
-    return mac.toString();
-  }
-
-  private static Object expect(boolean ok, Object v, String expecting) {
-    if (!ok) {
-      throw invalidType(v, expecting);
-    }
-    return v;
-  }
-
-  private static SerdeError invalidType(Object v, String expecting) {
-    return new SerdeError("invalid type: " + unexpected(v) + ", expected " + expecting);
-  }
-
-  /** serde's Unexpected wording. */
-  private static String unexpected(Object v) {
-    if (v == null) {
-      return "null";
-    }
-    if (v instanceof Boolean b) {
-      return "boolean `" + b + "`";
-    }
-    if (v instanceof Double || v instanceof Float) {
-      return "floating point `" + v + "`";
-    }
-    if (v instanceof Number n) {
-      return "integer `" + n + "`";
-    }
-    if (v instanceof String s) {
-      return "string \"" + s + "\"";
-    }
-    return v instanceof List ? "sequence" : "map";
-  }
-
-  private static String join(String at, String key) {
-    return at.isEmpty() ? key : at + "." + key;
-  }
-
-  // ---- what vm.boot checks (VmConfig::validate in vmm/src/config.rs, in its order) ----
-
-  private static final String NEEDS_SHARED_MEMORY =
-      "Using vhost-user requires using shared memory or huge pages";
-  private static final String TOO_MANY_QUEUES =
-      "Number of vCPUs is insufficient for number of queues";
-
-  private static ConfigError invalid(String... why) {
-    List<String> chain = new ArrayList<>();
-    chain.add("Failed to validate config");
-    chain.addAll(List.of(why));
-    return new ConfigError(chain);
-  }
-
-  static void validateForBoot(Map<String, Object> c) {
-    validatePayload(c.get("payload"));
-    validateConsole(sub(c, "console"));
-    validateConsole(sub(c, "serial"));
-    Map<String, Object> cpus = sub(c, "cpus");
-    if (num(cpus, "max_vcpus") < num(cpus, "boot_vcpus")) {
-      throw invalid("Max CPUs lower than boot CPUs");
-    }
-    Set<String> ids = new HashSet<>();
-    for (Map<String, Object> disk : items(c, "disks")) {
-      validateDisk(c, disk, ids);
-    }
-    for (Map<String, Object> net : items(c, "net")) {
-      validateNet(c, net, ids);
-    }
-    if (!items(c, "fs").isEmpty() && !sharedMemory(c)) {
-      throw invalid(NEEDS_SHARED_MEMORY);
-    }
-    validateTopology(cpus);
-    validateHugepages(sub(c, "memory"));
-    validateVsockAndBalloon(c, ids);
-    validateSizes(c);
-  }
-
-  private static void validatePayload(Object payload) {
-    String unbootable = "Payload configuration is not bootable";
-    if (!(payload instanceof Map<?, ?> p)
-        || (p.get("kernel") == null && p.get("firmware") == null)) {
-      throw invalid(unbootable, "No bootitem provided: neither firmware nor kernel");
-    }
-    if (p.get("kernel") != null && p.get("firmware") != null) {
-      throw invalid(unbootable, "Specifying a kernel is not supported when a firmware is provided");
-    }
-  }
-
-  private static void validateConsole(Map<String, Object> console) {
-    Object mode = console.get("mode");
-    if ("File".equals(mode) && console.get("file") == null) {
-      throw invalid("Path missing when using file console mode");
-    }
-    if ("Socket".equals(mode) && console.get("socket") == null) {
-      throw invalid("Path missing when using socket console mode");
-    }
-  }
-
-  private static void validateDisk(Map<String, Object> c, Map<String, Object> d, Set<String> ids) {
-    if (d.get("vhost_socket") != null && d.get("path") != null) {
-      throw invalid("Disk path and vhost socket both provided");
-    }
-    validateVhostUser(c, d);
-    Object group = d.get("rate_limit_group");
-    if (group != null
-        && items(c, "rate_limit_groups").stream().noneMatch(g -> group.equals(g.get("id")))) {
-      throw invalid("Invalid rate-limiter group");
-    }
-    if (num(d, "num_queues") > num(sub(c, "cpus"), "boot_vcpus")) {
-      throw invalid(TOO_MANY_QUEUES);
-    }
-    if (d.get("serial") instanceof String serial && serial.length() > 20) {
-      throw invalid(
-          "Block device serial length ("
-              + serial.length()
-              + ") exceeds maximum allowed length (20)");
-    }
-    identifier(d.get("id"), ids);
-  }
-
-  private static void validateNet(Map<String, Object> c, Map<String, Object> n, Set<String> ids) {
-    long queues = num(n, "num_queues");
-    if (queues < 2) {
-      throw invalid("Number of queues to virtio_net less than 2");
-    }
-    if (queues / 2 > num(sub(c, "cpus"), "boot_vcpus")) {
-      throw invalid(TOO_MANY_QUEUES);
-    }
-    validateVhostUser(c, n);
-    if (n.get("mtu") instanceof Long mtu && mtu < 1280) {
-      throw invalid(
-          "Provided MTU " + mtu + " is lower than 1280 (expected by VIRTIO specification)");
-    }
-    if (!flag(n, "offload_csum") && (flag(n, "offload_tso") || flag(n, "offload_ufo"))) {
-      throw invalid("\"offload_tso\" and \"offload_ufo\" depend on \"offload_csum\"");
-    }
-    identifier(n.get("id"), ids);
-  }
-
-  private static void validateVhostUser(Map<String, Object> c, Map<String, Object> device) {
-    if (!flag(device, "vhost_user")) {
-      return;
-    }
-    if (!sharedMemory(c)) {
-      throw invalid(NEEDS_SHARED_MEMORY);
-    }
-    if (device.get("vhost_socket") == null) {
-      throw invalid("No socket provided when using vhost-user");
-    }
-  }
-
-  private static boolean sharedMemory(Map<String, Object> c) {
-    Map<String, Object> memory = sub(c, "memory");
-    return flag(memory, "shared") || flag(memory, "hugepages");
-  }
-
-  private static void identifier(Object id, Set<String> ids) {
-    if (!(id instanceof String s)) {
-      return;
-    }
-    if (s.startsWith("__")) {
-      throw invalid("Identifier " + s + " is not invalid"); // sic, upstream's wording
-    }
-    if (!ids.add(s)) {
-      throw invalid("Identifier " + s + " is not unique");
-    }
-  }
-
-  private static void validateTopology(Map<String, Object> cpus) {
-    if (!(cpus.get("topology") instanceof Map<?, ?> t)) {
-      return;
-    }
-    Map<String, Object> topology = map(t);
-    long product = 1;
-    for (String part :
-        List.of("threads_per_core", "cores_per_die", "dies_per_package", "packages")) {
-      long n = num(topology, part);
-      if (n == 0) {
-        throw invalid("No part of the CPU topology can be zero");
-      }
-      product *= n;
-    }
-    if (product != num(cpus, "max_vcpus")) {
-      throw invalid("Product of CPU topology parts does not match maximum vCPU");
-    }
-  }
-
-  private static void validateHugepages(Map<String, Object> memory) {
-    if (!(memory.get("hugepage_size") instanceof Long size)) {
-      return;
-    }
-    if (!flag(memory, "hugepages")) {
-      throw invalid("Huge page size specified but huge pages not enabled");
-    }
-    if (Long.bitCount(size) != 1) {
-      throw invalid("Huge page size is not power of 2: " + size);
-    }
-  }
-
-  private static void validateVsockAndBalloon(Map<String, Object> c, Set<String> ids) {
-    Map<String, Object> vsock = c.get("vsock") instanceof Map<?, ?> v ? map(v) : null;
-    if (vsock != null) {
-      long cid = num(vsock, "cid");
-      // [!0, 0, 1, 2]: hypervisor, local, host and "any" are not guest CIDs.
-      if (cid <= 2 || cid == 0xffff_ffffL) {
-        throw invalid(cid + " is a special VSOCK CID");
-      }
-    }
-    if (c.get("balloon") instanceof Map<?, ?> b) {
-      long ram = num(sub(c, "memory"), "size");
-      long size = num(map(b), "size");
-      if (size >= ram) {
-        throw invalid("Ballon size (" + size + ") greater than RAM (" + ram + ")"); // sic
-      }
-    }
-    if (vsock != null) {
-      identifier(vsock.get("id"), ids);
-    }
-  }
-
-  /**
-   * Not in VmConfig::validate, and inferred rather than read: a VM without RAM or vCPUs cannot be
-   * built (the spec's minimum for boot_vcpus is 1). Texts approximate.
-   */
-  private static void validateSizes(Map<String, Object> c) {
-    Map<String, Object> memory = sub(c, "memory");
-    if (num(memory, "size") == 0 && items(memory, "zones").isEmpty()) {
-      throw new ConfigError(List.of("Memory manager error", "guest RAM size is 0"));
-    }
-    if (num(sub(c, "cpus"), "boot_vcpus") == 0) {
-      throw new ConfigError(List.of("Error from CPU manager", "boot_vcpus is 0"));
-    }
-  }
-
-  /** Vm::new opens the payload, disks and rng source, and creates console files and sockets. */
-  private static void checkHostPaths(Map<String, Object> c) {
-    if (c.get("payload") instanceof Map<?, ?> payload) {
-      requireExists(payload.get("kernel"), "Cannot open kernel file");
-      requireExists(payload.get("initramfs"), "Cannot open initramfs file");
-      requireExists(payload.get("firmware"), "Error manipulating firmware file");
-    }
-    for (Map<String, Object> disk : items(c, "disks")) {
-      requireExists(disk.get("path"), "Error from device manager");
-    }
-    requireExists(sub(c, "rng").get("src"), "Error from device manager");
-    for (String console : List.of("serial", "console")) {
-      requireParent(sub(c, console).get("file"), "Error creating console devices");
-    }
-    if (c.get("vsock") instanceof Map<?, ?> vsock) {
-      requireParent(vsock.get("socket"), "Error from device manager");
-    }
-  }
-
-  private static void requireExists(Object path, String what) {
-    if (path instanceof String p && !Files.exists(Path.of(p))) {
-      throw new ConfigError(List.of(what, "No such file or directory (os error 2)"));
-    }
-  }
-
-  private static void requireParent(Object path, String what) {
-    Path parent = path instanceof String p ? Path.of(p).toAbsolutePath().getParent() : null;
-    if (parent != null && !Files.isDirectory(parent)) {
-      throw new ConfigError(List.of(what, "No such file or directory (os error 2)"));
-    }
-  }
-
-  // ---- small helpers ----
-
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> map(Object o) {
-    return (Map<String, Object>) o;
-  }
-
-  private static Map<String, Object> obj(Object... keyValues) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    for (int i = 0; i < keyValues.length; i += 2) {
-      m.put((String) keyValues[i], keyValues[i + 1]);
-    }
-    return m;
-  }
-
-  private static Map<String, Object> sub(Map<String, Object> m, String key) {
-    return map(m.get(key));
-  }
-
-  private static long num(Map<String, Object> m, String key) {
-    return m.get(key) instanceof Long n ? n : 0;
-  }
-
-  private static boolean flag(Map<String, Object> m, String key) {
-    return Boolean.TRUE.equals(m.get(key));
-  }
-
-  private static List<Map<String, Object>> items(Map<String, Object> m, String key) {
-    List<Map<String, Object>> out = new ArrayList<>();
-    if (m.get(key) instanceof List<?> list) {
-      for (Object o : list) {
-        if (o instanceof Map<?, ?> item) {
-          out.add(map(item));
-        }
-      }
-    }
-    return out;
-  }
-
-  private static Map<String, Object> copy(Map<String, Object> m) {
-    return Json.parseObject(Json.write(m));
   }
 }
