@@ -19,25 +19,35 @@ final class GatewayShell extends StreamCommand {
   private final dev.vmctl.gateway.Directory directory;
   private final ExecutorService threads;
   private final String command; // null for an interactive shell
-  private Future<?> running;
+  private final Revocations revocations;
+  private volatile Future<?> running;
+  private volatile Console console;
+  private Runnable unguard = () -> {};
 
   GatewayShell(
       Commands commands,
       dev.vmctl.gateway.Directory directory,
       ExecutorService threads,
-      String command) {
+      String command,
+      Revocations revocations) {
     this.commands = commands;
     this.directory = directory;
     this.threads = threads;
     this.command = command;
+    this.revocations = revocations;
   }
 
   @Override
   public void start(ChannelSession channel, Environment env) {
-    Person person = channel.getSession().getAttribute(Person.KEY);
-    Caller caller = new Caller(person, directory);
+    org.apache.sshd.server.session.ServerSession session = channel.getServerSession();
+    Person person = session.getAttribute(Person.KEY);
+    Caller caller = new Caller(person, directory, p -> session.setAttribute(Person.KEY, p));
     boolean pty = env.getEnv().containsKey(Environment.ENV_TERM);
     Console console = new Console(out, pty ? out : err, pty);
+    this.console = console;
+    // Only the person's sign-in can be withdrawn from the gateway's own session; Revocations
+    // checks that for the whole connection and then ends this with the reason.
+    unguard = revocations.guard(session, new Revocation());
     running =
         threads.submit(
             () -> {
@@ -126,8 +136,36 @@ final class GatewayShell extends StreamCommand {
 
   @Override
   public void destroy(ChannelSession channel) {
-    if (running != null) {
-      running.cancel(true);
+    unguard.run();
+    Future<?> task = running;
+    if (task != null) {
+      task.cancel(true);
+    }
+  }
+
+  /** Tells the person why the session ends, then stops the command. */
+  private final class Revocation implements Revocations.Guarded {
+    @Override
+    public String withdrawn(java.time.Instant now) {
+      return null;
+    }
+
+    @Override
+    public void end(String reason) {
+      try {
+        console.error((console.pty() ? "\n" : "") + "vmctl: " + reason + "; closing this session");
+      } catch (UncheckedIOException e) {
+        // already gone
+      }
+      Future<?> task = running;
+      if (task != null) {
+        task.cancel(true);
+      }
+    }
+
+    @Override
+    public boolean talks() {
+      return true;
     }
   }
 }
