@@ -70,6 +70,7 @@ public final class SshGateway implements AutoCloseable {
     CoreModuleProperties.IDLE_TIMEOUT.set(server, config.idleTimeout());
     CoreModuleProperties.AUTH_TIMEOUT.set(server, Duration.ofSeconds(30));
     CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, 6);
+    CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(server, config.maxChannels());
     CoreModuleProperties.SERVER_IDENTIFICATION.set(server, "vmctl");
 
     Commands commands = new Commands(context);

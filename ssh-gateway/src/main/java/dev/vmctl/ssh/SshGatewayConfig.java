@@ -30,6 +30,8 @@ import java.util.Map;
  *     (VMCTL_BIND_ADDRESS)
  * @param recheckInterval VMCTL_SSH_RECHECK_INTERVAL: how often open sessions' authorisation is
  *     re-checked besides on every change (5s; catches Shares expiring)
+ * @param maxChannels VMCTL_SSH_MAX_CHANNELS: open channels (sessions, tunnels) per connection (10,
+ *     as OpenSSH's MaxSessions)
  */
 public record SshGatewayConfig(
     int port,
@@ -50,7 +52,8 @@ public record SshGatewayConfig(
     int httpPort,
     String bindAddress,
     String httpBindAddress,
-    Duration recheckInterval) {
+    Duration recheckInterval,
+    int maxChannels) {
 
   public static SshGatewayConfig fromEnvironment(Map<String, String> env) {
     int port = Integer.parseInt(env.getOrDefault("VMCTL_SSH_PORT", "2222"));
@@ -74,7 +77,8 @@ public record SshGatewayConfig(
         Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8080")),
         bind,
         env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", bind),
-        duration(env.getOrDefault("VMCTL_SSH_RECHECK_INTERVAL", "5s")));
+        duration(env.getOrDefault("VMCTL_SSH_RECHECK_INTERVAL", "5s")),
+        Integer.parseInt(env.getOrDefault("VMCTL_SSH_MAX_CHANNELS", "10")));
   }
 
   /** The same settings with another listening port (tests bind to port 0). */
@@ -98,7 +102,8 @@ public record SshGatewayConfig(
         httpPort,
         bindAddress,
         httpBindAddress,
-        recheckInterval);
+        recheckInterval,
+        maxChannels);
   }
 
   private static Path path(String value) {

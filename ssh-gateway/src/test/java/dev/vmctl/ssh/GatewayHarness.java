@@ -106,6 +106,32 @@ final class GatewayHarness implements AutoCloseable {
     return key;
   }
 
+  /** The ssh_config snippet from docs/ssh-gateway.md, pointed at this test's gateway. */
+  Path jumpConfig(Path key) throws IOException {
+    Path config = Files.createTempFile(dir, "ssh_config", "");
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "Host vmctl-gw",
+            "  HostName localhost",
+            "  Port " + port(),
+            "Host *.vm.example.test",
+            "  ProxyJump vmctl-gw",
+            "  User root",
+            "Host *",
+            "  IdentityFile " + key,
+            "  IdentitiesOnly yes",
+            "  IdentityAgent none",
+            "  StrictHostKeyChecking no",
+            "  UserKnownHostsFile /dev/null",
+            "  GlobalKnownHostsFile /dev/null",
+            "  BatchMode yes",
+            "  LogLevel INFO",
+            ""));
+    return config;
+  }
+
   private static String[] prepend(String first, String[] rest) {
     String[] all = new String[rest.length + 1];
     all[0] = first;
