@@ -16,7 +16,6 @@ import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.channel.ChannelSessionFactory;
 import org.apache.sshd.server.command.Command;
 import org.apache.sshd.server.forward.AcceptAllForwardingFilter;
 import org.apache.sshd.server.forward.TcpForwardingFilter;
@@ -70,7 +69,6 @@ public final class SshGateway implements AutoCloseable {
     CoreModuleProperties.IDLE_TIMEOUT.set(server, config.idleTimeout());
     CoreModuleProperties.AUTH_TIMEOUT.set(server, Duration.ofSeconds(30));
     CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, 6);
-    CoreModuleProperties.MAX_CONCURRENT_CHANNELS.set(server, config.maxChannels());
     CoreModuleProperties.SERVER_IDENTIFICATION.set(server, "vmctl");
 
     Commands commands = new Commands(context);
@@ -80,8 +78,9 @@ public final class SshGateway implements AutoCloseable {
     server.setShellFactory(channel -> router.command(channel, VmBridge.Mode.SHELL, null));
     server.setCommandFactory((channel, line) -> router.command(channel, VmBridge.Mode.EXEC, line));
     server.setSubsystemFactories(List.of(new SftpBridgeFactory(router)));
+    ChannelCap cap = new ChannelCap(config.maxChannels());
     server.setChannelFactories(
-        List.of(ChannelSessionFactory.INSTANCE, new VmTunnelFactory(context, revocations)));
+        List.of(cap.sessions(), new VmTunnelFactory(context, revocations, cap)));
     server.setForwardingFilter(new DirectOnly());
     server.start();
     revocations.start(config.recheckInterval());

@@ -25,10 +25,12 @@ final class VmTunnelFactory extends DirectTcpipFactory {
   private static final Logger LOG = LoggerFactory.getLogger(VmTunnelFactory.class);
   private final GatewayContext context;
   private final Revocations revocations;
+  private final ChannelCap cap;
 
-  VmTunnelFactory(GatewayContext context, Revocations revocations) {
+  VmTunnelFactory(GatewayContext context, Revocations revocations, ChannelCap cap) {
     this.context = context;
     this.revocations = revocations;
+    this.cap = cap;
   }
 
   @Override
@@ -70,6 +72,10 @@ final class VmTunnelFactory extends DirectTcpipFactory {
         DefaultOpenFuture refused = new DefaultOpenFuture(host, futureLock);
         refused.setException(new SshChannelOpenException(getChannelId(), reason, refusal));
         return refused;
+      }
+      OpenFuture full = cap.admit(this, futureLock);
+      if (full != null) {
+        return full;
       }
       LOG.info("proxyjump user={} vm={}", user(person), decision.vmName());
       context.metrics().proxySession("jump");
