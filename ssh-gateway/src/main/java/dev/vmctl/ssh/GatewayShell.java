@@ -23,6 +23,8 @@ final class GatewayShell extends StreamCommand {
   private volatile Future<?> running;
   private volatile Console console;
   private Runnable unguard = () -> {};
+  private final java.util.concurrent.atomic.AtomicBoolean exited =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   GatewayShell(
       Commands commands,
@@ -64,8 +66,15 @@ final class GatewayShell extends StreamCommand {
                 org.slf4j.LoggerFactory.getLogger(GatewayShell.class).warn("command failed", e);
                 status = 1;
               }
-              exit.onExit(status);
+              finish(status);
             });
+  }
+
+  /** Reports the exit status once (a revocation may have ended the session first). */
+  private void finish(int status) {
+    if (exited.compareAndSet(false, true)) {
+      exit.onExit(status);
+    }
   }
 
   private int interact(Caller caller, Console console) {
@@ -157,6 +166,7 @@ final class GatewayShell extends StreamCommand {
       } catch (UncheckedIOException e) {
         // already gone
       }
+      finish(255);
       Future<?> task = running;
       if (task != null) {
         task.cancel(true);

@@ -37,6 +37,9 @@ final class Revocations implements AutoCloseable {
   /** Changes come in bursts (a Share delete is an update, then a delete): check once after. */
   private static final Duration SETTLE = Duration.ofMillis(100);
 
+  /** How long a revoked shell's last words get before the connection is dropped. */
+  private static final Duration FLUSH = Duration.ofSeconds(1);
+
   /** Something open on a session for its person (a channel), ended when its grant goes. */
   interface Guarded {
     /**
@@ -45,7 +48,10 @@ final class Revocations implements AutoCloseable {
      */
     String withdrawn(Instant now);
 
-    /** Ends it, telling the person the reason where the protocol allows. */
+    /**
+     * Ends it, telling the person the reason where the protocol allows; a talking one closes its
+     * channel with a non-zero exit status.
+     */
     void end(String reason);
 
     /** Whether it has a stream to tell the person on (shell, command); a tunnel has not. */
@@ -120,7 +126,14 @@ final class Revocations implements AutoCloseable {
     if (signIn != null) {
       LOG.info("session ended user={} reason={}", person.userName(), signIn);
       guarded.forEach(g -> g.end(signIn));
-      disconnect(session, signIn);
+      if (guarded.stream().anyMatch(Guarded::talks)) {
+        // Their channels are closing with the reason on stderr; a disconnect sent right away can
+        // overtake that text, so it follows a moment later. New channels are refused meanwhile
+        // (every channel open checks the sign-in).
+        later(() -> disconnect(session, signIn));
+      } else {
+        disconnect(session, signIn);
+      }
       return;
     }
     Map<Guarded, String> ending = new LinkedHashMap<>();
@@ -138,6 +151,14 @@ final class Revocations implements AutoCloseable {
       disconnect(session, ending.values().iterator().next());
     } else {
       ending.forEach(Guarded::end);
+    }
+  }
+
+  private void later(Runnable task) {
+    try {
+      timer.schedule(task, FLUSH.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      task.run(); // closing
     }
   }
 
