@@ -196,6 +196,45 @@ class SshHostileTenantKubeTest {
     assertThat(r.out()).doesNotContain("should-not-run");
   }
 
+  @Test
+  void theLoginNameNeverChangesWhoYouAre() throws Exception {
+    for (String login :
+        List.of("vic-" + s, "root", "admin", "system:masters", "vmctl:user:vic-" + s)) {
+      OpenSsh.Result r = gw.ssh(attacker, "-l", login, "whoami");
+      assertThat(r.exit()).as(login + "\n" + r).isZero();
+      assertThat(r.out()).contains("user:      atk-" + s).doesNotContain("vic-");
+    }
+  }
+
+  static Stream<String> unregisteredTries() {
+    return Stream.of(
+        "ls",
+        "whoami",
+        "rm {vb}",
+        "stop {vb}",
+        "share {vb} add x@example.com",
+        "login",
+        "keys ls",
+        "keys add {victim-key}",
+        "new --name squat-x");
+  }
+
+  @ParameterizedTest
+  @MethodSource("unregisteredTries")
+  void anUnregisteredKeyCanOnlyRegister(String template) throws Exception {
+    Path stranger =
+        OpenSsh.newKey(gw.dir, "stranger-" + UUID.randomUUID().toString().substring(0, 6));
+    String line = fill(template).replace("{victim-key}", OpenSsh.publicKey(victim));
+    OpenSsh.Result r = gw.ssh(stranger, line);
+    assertThat(r.exit()).as(line + "\n" + r).isEqualTo(1);
+    assertThat(r.err()).contains("this key is not registered yet");
+    OpenSsh.Result jump = OpenSsh.ssh(null, stranger, gw.port(), "-W", vb + ":22", "localhost");
+    assertThat(jump.err()).contains("open failed: administratively prohibited");
+    OpenSsh.Result routed = gw.ssh(stranger, "-l", vb, "echo should-not-run");
+    assertThat(routed.out()).doesNotContain("should-not-run");
+    assertVictimUntouched();
+  }
+
   // ---------------------------------------------------------------- commands on others' VMs
 
   static Stream<String> commandsOnAnothersVm() {
