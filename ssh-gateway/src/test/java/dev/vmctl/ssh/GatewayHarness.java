@@ -103,6 +103,16 @@ final class GatewayHarness implements AutoCloseable {
     if (r.exit() != 0) {
       throw new IllegalStateException("register failed: " + r);
     }
+    // As the operator's Ready condition would: provisioned, and RBAC lets the person in (the
+    // tests' emails never collide, so the User is named after the email's local part).
+    String user = Names.userNameFor(email, n -> false);
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .ignoreExceptions()
+        .until(
+            () ->
+                people.as(user).resources(VirtualMachine.class).inNamespace("user-" + user).list()
+                    != null);
     return key;
   }
 
