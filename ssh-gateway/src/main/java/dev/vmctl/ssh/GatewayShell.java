@@ -2,10 +2,13 @@ package dev.vmctl.ssh;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.session.ServerSession;
 
 /**
  * The gateway's own session: one command ({@code ssh gw ls}) or an interactive shell with a prompt.
@@ -23,8 +26,7 @@ final class GatewayShell extends StreamCommand {
   private volatile Future<?> running;
   private volatile Console console;
   private Runnable unguard = () -> {};
-  private final java.util.concurrent.atomic.AtomicBoolean exited =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean exited = new AtomicBoolean();
 
   GatewayShell(
       Commands commands,
@@ -41,7 +43,7 @@ final class GatewayShell extends StreamCommand {
 
   @Override
   public void start(ChannelSession channel, Environment env) {
-    org.apache.sshd.server.session.ServerSession session = channel.getServerSession();
+    ServerSession session = channel.getServerSession();
     Person person = session.getAttribute(Person.KEY);
     Caller caller = new Caller(person, directory, p -> session.setAttribute(Person.KEY, p));
     boolean pty = env.getEnv().containsKey(Environment.ENV_TERM);
@@ -155,7 +157,7 @@ final class GatewayShell extends StreamCommand {
   /** Tells the person why the session ends, then stops the command. */
   private final class Revocation implements Revocations.Guarded {
     @Override
-    public String withdrawn(java.time.Instant now) {
+    public String withdrawn(Instant now) {
       return null;
     }
 
