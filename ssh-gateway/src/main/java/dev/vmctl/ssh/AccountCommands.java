@@ -1,19 +1,25 @@
 package dev.vmctl.ssh;
 
 import dev.vmctl.api.v1alpha1.User;
+import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.gateway.Directory;
 import dev.vmctl.gateway.SignedTokens;
 import dev.vmctl.gateway.SshKeys;
 import dev.vmctl.ssh.Invocation.UsageException;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * register, whoami, keys, login. Users are cluster-scoped and a person's role cannot write them, so
@@ -58,12 +64,7 @@ final class AccountCommands {
 
   private String create(String email, String keyLine) throws CommandFailed {
     for (int attempt = 0; attempt < 5; attempt++) {
-      String name =
-          Names.userNameFor(
-              email,
-              n ->
-                  context.directory().user(n).isPresent()
-                      || context.gatewayClient().resources(User.class).withName(n).get() != null);
+      String name = Names.userNameFor(email, taken());
       User user = new User();
       user.setMetadata(new ObjectMetaBuilder().withName(name).build());
       user.setSpec(new User.Spec());
@@ -79,6 +80,38 @@ final class AccountCommands {
       }
     }
     throw new CommandFailed("could not pick a free account name; try again");
+  }
+
+  /**
+   * Names a new User must not get because something already exists under them: registration never
+   * adopts objects it did not create. Taken are a User of that name, a User whose namespace is
+   * {@code user-<name>}, an existing namespace {@code user-<name>} (with whatever is in it: VMs,
+   * Quota, RoleBindings), and a VM anywhere whose {@code spec.owner} is the name. Asked of the API
+   * server, not the informers, so nothing created a moment ago is missed.
+   */
+  private Predicate<String> taken() {
+    KubernetesClient api = context.gatewayClient();
+    List<User> users = api.resources(User.class).list().getItems();
+    Set<String> claimed = new HashSet<>();
+    for (User u : users) {
+      claimed.add(u.getMetadata().getName());
+      claimed.add(namespaceOwnerName(Directory.namespaceOf(u)));
+    }
+    Set<String> owners =
+        api.resources(VirtualMachine.class).inAnyNamespace().list().getItems().stream()
+            .filter(vm -> vm.getSpec() != null && vm.getSpec().owner != null)
+            .map(vm -> vm.getSpec().owner)
+            .collect(Collectors.toSet());
+    return name ->
+        claimed.contains(name)
+            || owners.contains(name)
+            || context.directory().user(name).isPresent()
+            || api.namespaces().withName("user-" + name).get() != null;
+  }
+
+  /** {@code user-ada} → {@code ada}; another namespace claims no name. */
+  private static String namespaceOwnerName(String namespace) {
+    return namespace.startsWith("user-") ? namespace.substring("user-".length()) : "";
   }
 
   void whoami(Invocation in, Caller caller, Console console) throws UsageException, CommandFailed {

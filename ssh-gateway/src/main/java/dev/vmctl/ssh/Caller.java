@@ -2,15 +2,26 @@ package dev.vmctl.ssh;
 
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.gateway.Directory;
+import java.util.function.Consumer;
 
 /** The person a command runs for, updated in place when they register mid-session. */
 public final class Caller {
   private volatile Person person;
   private final Directory directory;
+  private final Consumer<Person> onRegistered;
 
   public Caller(Person person, Directory directory) {
+    this(person, directory, p -> {});
+  }
+
+  /**
+   * @param onRegistered told the new Person after {@link #become} (the session keeps it, so that
+   *     its sign-in is re-checked from then on)
+   */
+  public Caller(Person person, Directory directory, Consumer<Person> onRegistered) {
     this.person = person;
     this.directory = directory;
+    this.onRegistered = onRegistered;
   }
 
   public Person person() {
@@ -19,6 +30,7 @@ public final class Caller {
 
   public void become(String userName) {
     person = person.as(userName);
+    onRegistered.accept(person);
   }
 
   /** The registered User, or a failure telling an unregistered person how to register. */
@@ -26,8 +38,10 @@ public final class Caller {
     if (!person.registered()) {
       throw new CommandFailed("this key is not registered yet; run: register <your email>");
     }
-    return directory
-        .user(person.userName())
-        .orElseThrow(() -> new CommandFailed("your account no longer exists"));
+    String withdrawn = Authorisation.personWithdrawn(directory, person);
+    if (withdrawn != null) {
+      throw new CommandFailed(withdrawn);
+    }
+    return directory.user(person.userName()).orElseThrow();
   }
 }

@@ -2,10 +2,13 @@ package dev.vmctl.ssh;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.session.ServerSession;
 
 /**
  * The gateway's own session: one command ({@code ssh gw ls}) or an interactive shell with a prompt.
@@ -19,25 +22,36 @@ final class GatewayShell extends StreamCommand {
   private final dev.vmctl.gateway.Directory directory;
   private final ExecutorService threads;
   private final String command; // null for an interactive shell
-  private Future<?> running;
+  private final Revocations revocations;
+  private volatile Future<?> running;
+  private volatile Console console;
+  private Runnable unguard = () -> {};
+  private final AtomicBoolean exited = new AtomicBoolean();
 
   GatewayShell(
       Commands commands,
       dev.vmctl.gateway.Directory directory,
       ExecutorService threads,
-      String command) {
+      String command,
+      Revocations revocations) {
     this.commands = commands;
     this.directory = directory;
     this.threads = threads;
     this.command = command;
+    this.revocations = revocations;
   }
 
   @Override
   public void start(ChannelSession channel, Environment env) {
-    Person person = channel.getSession().getAttribute(Person.KEY);
-    Caller caller = new Caller(person, directory);
+    ServerSession session = channel.getServerSession();
+    Person person = session.getAttribute(Person.KEY);
+    Caller caller = new Caller(person, directory, p -> session.setAttribute(Person.KEY, p));
     boolean pty = env.getEnv().containsKey(Environment.ENV_TERM);
     Console console = new Console(out, pty ? out : err, pty);
+    this.console = console;
+    // Only the person's sign-in can be withdrawn from the gateway's own session; Revocations
+    // checks that for the whole connection and then ends this with the reason.
+    unguard = revocations.guard(session, new Revocation());
     running =
         threads.submit(
             () -> {
@@ -54,8 +68,15 @@ final class GatewayShell extends StreamCommand {
                 org.slf4j.LoggerFactory.getLogger(GatewayShell.class).warn("command failed", e);
                 status = 1;
               }
-              exit.onExit(status);
+              finish(status);
             });
+  }
+
+  /** Reports the exit status once (a revocation may have ended the session first). */
+  private void finish(int status) {
+    if (exited.compareAndSet(false, true)) {
+      exit.onExit(status);
+    }
   }
 
   private int interact(Caller caller, Console console) {
@@ -126,8 +147,37 @@ final class GatewayShell extends StreamCommand {
 
   @Override
   public void destroy(ChannelSession channel) {
-    if (running != null) {
-      running.cancel(true);
+    unguard.run();
+    Future<?> task = running;
+    if (task != null) {
+      task.cancel(true);
+    }
+  }
+
+  /** Tells the person why the session ends, then stops the command. */
+  private final class Revocation implements Revocations.Guarded {
+    @Override
+    public String withdrawn(Instant now) {
+      return null;
+    }
+
+    @Override
+    public void end(String reason) {
+      try {
+        console.error((console.pty() ? "\n" : "") + "vmctl: " + reason + "; closing this session");
+      } catch (UncheckedIOException e) {
+        // already gone
+      }
+      finish(255);
+      Future<?> task = running;
+      if (task != null) {
+        task.cancel(true);
+      }
+    }
+
+    @Override
+    public boolean talks() {
+      return true;
     }
   }
 }

@@ -15,8 +15,8 @@ final class MetricsServer implements AutoCloseable {
   private final java.util.concurrent.ExecutorService executor =
       Executors.newSingleThreadExecutor(SshGateway.named("vmctl-ssh-http-"));
 
-  MetricsServer(int port, PrometheusMeterRegistry registry) throws IOException {
-    server = HttpServer.create(new InetSocketAddress(port), 16);
+  MetricsServer(String bindAddress, int port, PrometheusMeterRegistry registry) throws IOException {
+    server = HttpServer.create(new InetSocketAddress(bindAddress, port), 16);
     server.createContext("/metrics", ex -> reply(ex, registry.scrape()));
     server.createContext("/healthz", ex -> reply(ex, "ok\n"));
     server.setExecutor(executor);

@@ -16,7 +16,6 @@ import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.channel.ChannelSessionFactory;
 import org.apache.sshd.server.command.Command;
 import org.apache.sshd.server.forward.AcceptAllForwardingFilter;
 import org.apache.sshd.server.forward.TcpForwardingFilter;
@@ -32,11 +31,14 @@ public final class SshGateway implements AutoCloseable {
   private final SshServer server;
   private final SshClient client;
   private final ExecutorService threads;
+  private final Revocations revocations;
 
-  private SshGateway(SshServer server, SshClient client, ExecutorService threads) {
+  private SshGateway(
+      SshServer server, SshClient client, ExecutorService threads, Revocations revocations) {
     this.server = server;
     this.client = client;
     this.threads = threads;
+    this.revocations = revocations;
   }
 
   public static SshGateway start(GatewayContext context, KeyPair hostKey, KeyPair proxyKey)
@@ -50,7 +52,7 @@ public final class SshGateway implements AutoCloseable {
     client.start();
 
     SshServer server = SshServer.setUpDefaultServer();
-    server.setHost("0.0.0.0");
+    server.setHost(config.bindAddress());
     server.setPort(config.port());
     server.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
     Throughput.apply(server);
@@ -70,16 +72,20 @@ public final class SshGateway implements AutoCloseable {
     CoreModuleProperties.SERVER_IDENTIFICATION.set(server, "vmctl");
 
     Commands commands = new Commands(context);
-    Router router = new Router(context, commands, client, proxyKey, threads);
+    Revocations revocations =
+        new Revocations(context.directory(), server::getActiveSessions, context.clock());
+    Router router = new Router(context, commands, client, proxyKey, threads, revocations);
     server.setShellFactory(channel -> router.command(channel, VmBridge.Mode.SHELL, null));
     server.setCommandFactory((channel, line) -> router.command(channel, VmBridge.Mode.EXEC, line));
     server.setSubsystemFactories(List.of(new SftpBridgeFactory(router)));
+    ChannelCap cap = new ChannelCap(config.maxChannels());
     server.setChannelFactories(
-        List.of(ChannelSessionFactory.INSTANCE, new VmTunnelFactory(context)));
+        List.of(cap.sessions(), new VmTunnelFactory(context, revocations, cap)));
     server.setForwardingFilter(new DirectOnly());
     server.start();
+    revocations.start(config.recheckInterval());
     context.boundPort().set(server.getPort());
-    return new SshGateway(server, client, threads);
+    return new SshGateway(server, client, threads, revocations);
   }
 
   public int port() {
@@ -88,6 +94,7 @@ public final class SshGateway implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    revocations.close();
     server.stop(true);
     client.stop();
     threads.shutdownNow();
@@ -99,17 +106,19 @@ public final class SshGateway implements AutoCloseable {
       Commands commands,
       SshClient client,
       KeyPair proxyKey,
-      ExecutorService threads) {
+      ExecutorService threads,
+      Revocations revocations) {
     Command command(ChannelSession channel, VmBridge.Mode mode, String argument) {
       ServerSession session = channel.getServerSession();
       Person person = session.getAttribute(Person.KEY);
       if (routesToVm(session.getUsername(), person)) {
-        return new VmBridge(context, client, proxyKey, threads, mode, argument);
+        return new VmBridge(context, client, proxyKey, threads, mode, argument, revocations);
       }
       if (mode == VmBridge.Mode.SUBSYSTEM) {
-        return new GatewayShell(commands, context.directory(), threads, "sftp-is-for-vms");
+        return new GatewayShell(
+            commands, context.directory(), threads, "sftp-is-for-vms", revocations);
       }
-      return new GatewayShell(commands, context.directory(), threads, argument);
+      return new GatewayShell(commands, context.directory(), threads, argument, revocations);
     }
 
     /** Whether the login name is a VM this person may reach (else: the gateway itself). */

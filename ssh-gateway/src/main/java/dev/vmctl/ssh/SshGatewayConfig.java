@@ -25,6 +25,13 @@ import java.util.Map;
  * @param authFailureWindow VMCTL_SSH_AUTH_FAILURE_WINDOW: the window those are counted in (10m)
  * @param newTimeout VMCTL_SSH_NEW_TIMEOUT: how long {@code new} waits for Running (5m)
  * @param httpPort VMCTL_HTTP_PORT: /metrics, /healthz (8080; 0 picks a free port, -1 disables)
+ * @param bindAddress VMCTL_BIND_ADDRESS: the address the SSH listener binds (0.0.0.0: all)
+ * @param httpBindAddress VMCTL_HTTP_BIND_ADDRESS: the address the metrics listener binds
+ *     (VMCTL_BIND_ADDRESS)
+ * @param recheckInterval VMCTL_SSH_RECHECK_INTERVAL: how often open sessions' authorisation is
+ *     re-checked besides on every change (5s; catches Shares expiring)
+ * @param maxChannels VMCTL_SSH_MAX_CHANNELS: open channels (sessions, tunnels) per connection (10,
+ *     as OpenSSH's MaxSessions)
  */
 public record SshGatewayConfig(
     int port,
@@ -42,10 +49,15 @@ public record SshGatewayConfig(
     int maxAuthFailures,
     Duration authFailureWindow,
     Duration newTimeout,
-    int httpPort) {
+    int httpPort,
+    String bindAddress,
+    String httpBindAddress,
+    Duration recheckInterval,
+    int maxChannels) {
 
   public static SshGatewayConfig fromEnvironment(Map<String, String> env) {
     int port = Integer.parseInt(env.getOrDefault("VMCTL_SSH_PORT", "2222"));
+    String bind = env.getOrDefault("VMCTL_BIND_ADDRESS", "0.0.0.0");
     return new SshGatewayConfig(
         port,
         env.getOrDefault("VMCTL_NAMESPACE", "vmctl-system"),
@@ -62,7 +74,11 @@ public record SshGatewayConfig(
         Integer.parseInt(env.getOrDefault("VMCTL_SSH_MAX_AUTH_FAILURES", "10")),
         duration(env.getOrDefault("VMCTL_SSH_AUTH_FAILURE_WINDOW", "10m")),
         duration(env.getOrDefault("VMCTL_SSH_NEW_TIMEOUT", "5m")),
-        Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8080")));
+        Integer.parseInt(env.getOrDefault("VMCTL_HTTP_PORT", "8080")),
+        bind,
+        env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", bind),
+        duration(env.getOrDefault("VMCTL_SSH_RECHECK_INTERVAL", "5s")),
+        Integer.parseInt(env.getOrDefault("VMCTL_SSH_MAX_CHANNELS", "10")));
   }
 
   /** The same settings with another listening port (tests bind to port 0). */
@@ -83,7 +99,11 @@ public record SshGatewayConfig(
         maxAuthFailures,
         authFailureWindow,
         newTimeout,
-        httpPort);
+        httpPort,
+        bindAddress,
+        httpBindAddress,
+        recheckInterval,
+        maxChannels);
   }
 
   private static Path path(String value) {

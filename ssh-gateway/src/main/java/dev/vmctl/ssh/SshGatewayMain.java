@@ -50,9 +50,15 @@ public final class SshGatewayMain {
             new GatewayMetrics(registry),
             Clock.systemUTC());
     MetricsServer metrics =
-        config.httpPort() >= 0 ? new MetricsServer(config.httpPort(), registry) : null;
+        config.httpPort() >= 0
+            ? new MetricsServer(config.httpBindAddress(), config.httpPort(), registry)
+            : null;
     SshGateway gateway = SshGateway.start(context, hostKey, proxyKey);
-    LOG.info("ssh gateway listening port={} namespace={}", gateway.port(), config.namespace());
+    LOG.info(
+        "ssh gateway listening address={} port={} namespace={}",
+        config.bindAddress(),
+        gateway.port(),
+        config.namespace());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

@@ -45,7 +45,9 @@ final class VmBridge extends StreamCommand {
   private final ExecutorService threads;
   private final Mode mode;
   private final String argument; // the command or subsystem name
+  private final Revocations revocations;
   private volatile ClientSession vmSession;
+  private volatile boolean revoked;
 
   VmBridge(
       GatewayContext context,
@@ -53,8 +55,10 @@ final class VmBridge extends StreamCommand {
       KeyPair proxyKey,
       ExecutorService threads,
       Mode mode,
-      String argument) {
+      String argument,
+      Revocations revocations) {
     this.context = context;
+    this.revocations = revocations;
     this.client = client;
     this.proxyKey = proxyKey;
     this.threads = threads;
@@ -78,12 +82,24 @@ final class VmBridge extends StreamCommand {
     }
     context.metrics().proxySession("user-" + mode.name().toLowerCase(java.util.Locale.ROOT));
     LOG.info("bridge user={} vm={} mode={}", person.userName(), decision.vmName(), mode);
+    Runnable unguard = revocations.guard(channel.getSession(), guarded(person, decision.grant()));
+    try {
+      return connect(env, decision);
+    } finally {
+      unguard.run();
+    }
+  }
+
+  private int connect(Environment env, VmTarget.Decision decision) {
     try (ClientSession session =
         client
             .connect(context.config().guestUser(), decision.address(), context.config().vmSshPort())
             .verify(CONNECT_TIMEOUT)
             .getSession()) {
       vmSession = session;
+      if (revoked) {
+        return 255;
+      }
       session.addPublicKeyIdentity(proxyKey);
       session.auth().verify(CONNECT_TIMEOUT);
       try (ClientChannel vm = open(session, env)) {
@@ -95,14 +111,45 @@ final class VmBridge extends StreamCommand {
           env.addSignalListener((ch, signal) -> resize(shell, env), EnumSet.of(Signal.WINCH));
         }
         vm.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), 0L);
+        if (revoked) {
+          return 255;
+        }
         Integer status = vm.getExitStatus();
         return status == null ? (vm.getExitSignal() != null ? 255 : 0) : status;
       }
     } catch (IOException e) {
+      if (revoked) {
+        return 255;
+      }
       LOG.info("bridge to vm={} failed: {}", decision.vmName(), e.toString());
       say("cannot reach VM " + decision.vmName() + ": " + e.getMessage());
       return 255;
     }
+  }
+
+  /** Ends the bridge with a line on stderr when the grant goes (see {@link Revocations}). */
+  private Revocations.Guarded guarded(Person person, Authorisation.VmGrant grant) {
+    return new Revocations.Guarded() {
+      @Override
+      public String withdrawn(java.time.Instant now) {
+        return grant.withdrawn(context.directory(), person, now);
+      }
+
+      @Override
+      public void end(String reason) {
+        revoked = true;
+        say("\r\nvmctl: " + reason + "; closing this session");
+        ClientSession session = vmSession;
+        if (session != null) {
+          session.close(true);
+        }
+      }
+
+      @Override
+      public boolean talks() {
+        return true;
+      }
+    };
   }
 
   private ClientChannel open(ClientSession session, Environment env) throws IOException {

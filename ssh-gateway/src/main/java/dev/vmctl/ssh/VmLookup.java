@@ -59,6 +59,13 @@ public final class VmLookup {
     return java.util.stream.Stream.concat(own.stream(), shared.stream()).toList();
   }
 
+  /** Whether {@link #find} would still give this VM to the person (used to re-check grants). */
+  public boolean reaches(User user, VirtualMachine vm, Instant now) {
+    return Access.usable(user)
+        && (vm.getMetadata().getNamespace().equals(Directory.namespaceOf(user))
+            || reachable(user, vm, now) == Access.Via.EMAIL_SHARE);
+  }
+
   public Access.Via reachable(User user, VirtualMachine vm, Instant now) {
     List<Share> shares = directory.sharesOf(vm);
     return Access.ssh(vm, directory.ownerOf(vm), user, shares, now);

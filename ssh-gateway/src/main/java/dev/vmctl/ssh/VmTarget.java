@@ -11,10 +11,16 @@ import java.util.Locale;
  * own it or have an email Share, and it must be Running with an address.
  */
 final class VmTarget {
-  /** Where to connect, or why not (a sentence for the person). */
-  record Decision(String address, String vmName, String refusal, boolean notRunning) {
+  /** Where to connect and the VM granted, or why not (a sentence for the person). */
+  record Decision(
+      String address, String vmName, String refusal, boolean notRunning, VirtualMachine vm) {
     Decision(String address, String vmName, String refusal) {
-      this(address, vmName, refusal, false);
+      this(address, vmName, refusal, false, null);
+    }
+
+    /** What {@link Revocations} re-checks while the connection is open. */
+    Authorisation.VmGrant grant() {
+      return Authorisation.VmGrant.of(vm);
     }
 
     boolean allowed() {
@@ -32,6 +38,10 @@ final class VmTarget {
       return new Decision(null, null, "register first: ssh " + context.jumpHost() + " register");
     }
     String name = vmName(requested, context.config().domain());
+    String signIn = Authorisation.personWithdrawn(context.directory(), person);
+    if (signIn != null) {
+      return new Decision(null, name, signIn);
+    }
     User user = context.directory().user(person.userName()).orElse(null);
     if (user == null) {
       return new Decision(null, name, "no VM named " + name);
@@ -52,9 +62,10 @@ final class VmTarget {
               + (phase == null ? "Pending" : phase.name())
               + ", not Running; try: start "
               + name,
-          true);
+          true,
+          null);
     }
-    return new Decision(ip, name, null);
+    return new Decision(ip, name, null, false, vm);
   }
 
   /** {@code web.vm.example.com} → {@code web} when the domain is vm.example.com[:port]. */

@@ -24,9 +24,13 @@ import org.slf4j.LoggerFactory;
 final class VmTunnelFactory extends DirectTcpipFactory {
   private static final Logger LOG = LoggerFactory.getLogger(VmTunnelFactory.class);
   private final GatewayContext context;
+  private final Revocations revocations;
+  private final ChannelCap cap;
 
-  VmTunnelFactory(GatewayContext context) {
+  VmTunnelFactory(GatewayContext context, Revocations revocations, ChannelCap cap) {
     this.context = context;
+    this.revocations = revocations;
+    this.cap = cap;
   }
 
   @Override
@@ -69,14 +73,43 @@ final class VmTunnelFactory extends DirectTcpipFactory {
         refused.setException(new SshChannelOpenException(getChannelId(), reason, refusal));
         return refused;
       }
+      OpenFuture full = cap.admit(this, futureLock);
+      if (full != null) {
+        return full;
+      }
       LOG.info("proxyjump user={} vm={}", user(person), decision.vmName());
       context.metrics().proxySession("jump");
+      guard(person, decision.grant());
       Buffer rewritten = new ByteArrayBuffer();
       rewritten.putString(decision.address());
       rewritten.putInt(context.config().vmSshPort());
       rewritten.putString(originHost);
       rewritten.putInt(originPort);
       return super.doInit(rewritten);
+    }
+
+    /** Ends the tunnel when the grant goes (Share revoked, VM deleted, person withdrawn). */
+    private void guard(Person person, Authorisation.VmGrant grant) {
+      Runnable unguard =
+          revocations.guard(
+              getSession(),
+              new Revocations.Guarded() {
+                @Override
+                public String withdrawn(java.time.Instant now) {
+                  return grant.withdrawn(context.directory(), person, now);
+                }
+
+                @Override
+                public void end(String reason) {
+                  close(true);
+                }
+
+                @Override
+                public boolean talks() {
+                  return false;
+                }
+              });
+      addCloseFutureListener(f -> unguard.run());
     }
 
     @Override

@@ -103,7 +103,43 @@ final class GatewayHarness implements AutoCloseable {
     if (r.exit() != 0) {
       throw new IllegalStateException("register failed: " + r);
     }
+    // As the operator's Ready condition would: provisioned, and RBAC lets the person in (the
+    // tests' emails never collide, so the User is named after the email's local part).
+    String user = Names.userNameFor(email, n -> false);
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .ignoreExceptions()
+        .until(
+            () ->
+                people.as(user).resources(VirtualMachine.class).inNamespace("user-" + user).list()
+                    != null);
     return key;
+  }
+
+  /** The ssh_config snippet from docs/ssh-gateway.md, pointed at this test's gateway. */
+  Path jumpConfig(Path key) throws IOException {
+    Path config = Files.createTempFile(dir, "ssh_config", "");
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "Host vmctl-gw",
+            "  HostName localhost",
+            "  Port " + port(),
+            "Host *.vm.example.test",
+            "  ProxyJump vmctl-gw",
+            "  User root",
+            "Host *",
+            "  IdentityFile " + key,
+            "  IdentitiesOnly yes",
+            "  IdentityAgent none",
+            "  StrictHostKeyChecking no",
+            "  UserKnownHostsFile /dev/null",
+            "  GlobalKnownHostsFile /dev/null",
+            "  BatchMode yes",
+            "  LogLevel INFO",
+            ""));
+    return config;
   }
 
   private static String[] prepend(String first, String[] rest) {

@@ -46,6 +46,9 @@ class ManifestsKubeTest {
     assertThat(can(env, "delete", "virtualmachines.vmctl.dev", null)).isEqualTo("no");
     assertThat(can(env, "create", "shares.vmctl.dev", null)).isEqualTo("no");
     // Secrets: get by name, no listing; creating only in its own namespace.
+    assertThat(can(env, "get", "namespaces", null)).isEqualTo("yes");
+    assertThat(can(env, "list", "namespaces", null)).isEqualTo("no");
+    assertThat(can(env, "create", "namespaces", null)).isEqualTo("no");
     assertThat(can(env, "get", "secrets", null)).isEqualTo("yes");
     assertThat(can(env, "list", "secrets", null)).isEqualTo("no");
     assertThat(can(env, "watch", "secrets", null)).isEqualTo("no");

@@ -1,6 +1,7 @@
 package dev.vmctl.ssh;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -20,7 +21,7 @@ class MetricsServerTest {
     metrics.authFailure("disabled");
     metrics.command("ls", 0);
     metrics.proxied("user", "to-vm", 1234);
-    try (MetricsServer server = new MetricsServer(0, registry)) {
+    try (MetricsServer server = new MetricsServer("0.0.0.0", 0, registry)) {
       HttpClient http = HttpClient.newHttpClient();
       String base = "http://127.0.0.1:" + server.port();
       HttpResponse<String> scrape =
@@ -40,5 +41,46 @@ class MetricsServerTest {
               HttpResponse.BodyHandlers.ofString());
       assertThat(health.body()).isEqualTo("ok\n");
     }
+  }
+
+  @Test
+  void bindsOnlyTheConfiguredAddress() throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Every 127.x address is this host's loopback; a listener on 127.0.0.2 must not answer on
+    // 127.0.0.1 (as one on a host's bridge address must not answer its guests elsewhere).
+    try (MetricsServer server = new MetricsServer("127.0.0.2", 0, registry)) {
+      HttpClient http = HttpClient.newHttpClient();
+      HttpResponse<String> bound =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.2:" + server.port() + "/healthz"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(bound.body()).isEqualTo("ok\n");
+      assertThatThrownBy(
+              () ->
+                  http.send(
+                      HttpRequest.newBuilder(
+                              URI.create("http://127.0.0.1:" + server.port() + "/healthz"))
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString()))
+          .isInstanceOf(java.net.ConnectException.class);
+    }
+  }
+
+  @Test
+  void bindAddressesComeFromTheEnvironment() {
+    SshGatewayConfig defaults = SshGatewayConfig.fromEnvironment(java.util.Map.of());
+    assertThat(defaults.bindAddress()).isEqualTo("0.0.0.0");
+    assertThat(defaults.httpBindAddress()).isEqualTo("0.0.0.0");
+    SshGatewayConfig one =
+        SshGatewayConfig.fromEnvironment(java.util.Map.of("VMCTL_BIND_ADDRESS", "192.0.2.7"));
+    assertThat(one.bindAddress()).isEqualTo("192.0.2.7");
+    assertThat(one.httpBindAddress()).isEqualTo("192.0.2.7");
+    SshGatewayConfig both =
+        SshGatewayConfig.fromEnvironment(
+            java.util.Map.of(
+                "VMCTL_BIND_ADDRESS", "192.0.2.7", "VMCTL_HTTP_BIND_ADDRESS", "127.0.0.1"));
+    assertThat(both.httpBindAddress()).isEqualTo("127.0.0.1");
+    assertThat(both.withPorts(0, 0).httpBindAddress()).isEqualTo("127.0.0.1");
   }
 }

@@ -80,6 +80,9 @@ final class NetnsSshd implements AutoCloseable {
               "UsePAM no",
               "PidFile none",
               "Subsystem sftp /usr/lib/openssh/sftp-server",
+              // Accepts whatever environment a client sends, so that a test can see that the
+              // gateway passes none on (a real guest's sshd may be configured like this).
+              "AcceptEnv *",
               ""));
       sshd =
           new ProcessBuilder(

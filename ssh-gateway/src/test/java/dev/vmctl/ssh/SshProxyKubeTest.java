@@ -67,36 +67,10 @@ class SshProxyKubeTest {
     }
   }
 
-  /** The ssh_config snippet from docs/ssh-gateway.md, pointed at this test's gateway. */
-  static Path sshConfig(Path key) throws Exception {
-    Path config = Files.createTempFile(gw.dir, "ssh_config", "");
-    Files.writeString(
-        config,
-        String.join(
-            "\n",
-            "Host vmctl-gw",
-            "  HostName localhost",
-            "  Port " + gw.port(),
-            "Host *.vm.example.test",
-            "  ProxyJump vmctl-gw",
-            "  User root",
-            "Host *",
-            "  IdentityFile " + key,
-            "  IdentitiesOnly yes",
-            "  IdentityAgent none",
-            "  StrictHostKeyChecking no",
-            "  UserKnownHostsFile /dev/null",
-            "  GlobalKnownHostsFile /dev/null",
-            "  BatchMode yes",
-            "  LogLevel INFO",
-            ""));
-    return config;
-  }
-
   static OpenSsh.Result jump(Path key, String... command) throws Exception {
     List<String> argv =
         new java.util.ArrayList<>(
-            List.of("ssh", "-F", sshConfig(key).toString(), vmName + ".vm.example.test"));
+            List.of("ssh", "-F", gw.jumpConfig(key).toString(), vmName + ".vm.example.test"));
     argv.addAll(List.of(command));
     return OpenSsh.run(null, 60, argv.toArray(String[]::new));
   }
@@ -125,7 +99,7 @@ class SshProxyKubeTest {
             60,
             "scp",
             "-F",
-            sshConfig(owner).toString(),
+            gw.jumpConfig(owner).toString(),
             source.toString(),
             vmName + ".vm.example.test:" + remote);
     assertThat(up.exit()).as(up.toString()).isZero();
@@ -137,7 +111,7 @@ class SshProxyKubeTest {
             60,
             "scp",
             "-F",
-            sshConfig(owner).toString(),
+            gw.jumpConfig(owner).toString(),
             vmName + ".vm.example.test:" + remote,
             back.toString());
     assertThat(down.exit()).as(down.toString()).isZero();

@@ -1,6 +1,7 @@
 package dev.vmctl.ssh;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.vmctl.testkit.KubeApiServerExtension;
@@ -127,6 +128,24 @@ class SshSafetyKubeTest {
         held.destroyForcibly();
       }
       await().untilAsserted(() -> assertThat(gw.ssh(key, "whoami").exit()).isZero());
+    }
+  }
+
+  @Test
+  void theListenerBindsOnlyTheConfiguredAddress(KubeEnv env) throws Exception {
+    // Every 127.x address is this host's loopback: bound to 127.0.0.2 it must not answer on
+    // 127.0.0.1, as a gateway bound to one host address must not answer guests on the bridge.
+    try (GatewayHarness gw = new GatewayHarness(env, Map.of("VMCTL_BIND_ADDRESS", "127.0.0.2"))) {
+      String suffix = UUID.randomUUID().toString().substring(0, 6);
+      Path key = OpenSsh.newKey(gw.dir, "bind-" + suffix);
+      OpenSsh.Result there =
+          OpenSsh.ssh(null, key, gw.port(), "127.0.0.2", "register", "bind-" + suffix + "@x.test");
+      assertThat(there.exit()).as(there.toString()).isZero();
+      assertThatThrownBy(() -> new Socket("127.0.0.1", gw.port()).close())
+          .isInstanceOf(java.net.ConnectException.class);
+      OpenSsh.Result elsewhere = OpenSsh.ssh(null, key, gw.port(), "127.0.0.1", "whoami");
+      assertThat(elsewhere.exit()).isEqualTo(255);
+      assertThat(elsewhere.err()).contains("Connection refused");
     }
   }
 
