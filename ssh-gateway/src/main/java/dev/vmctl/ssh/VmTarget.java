@@ -65,6 +65,11 @@ final class VmTarget {
           true,
           null);
     }
+    if (!context.directory().addressIsUnique(vm)) {
+      // Issue 22: never connect one person to an address another VM claims too.
+      return new Decision(
+          null, name, "VM " + name + " shares its address with another VM; refusing to connect");
+    }
     return new Decision(ip, name, null, false, vm);
   }
 

@@ -1,5 +1,6 @@
 package dev.vmctl.ssh;
 
+import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
@@ -43,6 +44,7 @@ final class GatewayHarness implements AutoCloseable {
   final java.security.KeyPair proxyKey;
   private final Watch users;
   private final Watch vms;
+  private final Watch shares;
 
   /** The address the fake node daemon reports for a VM name (default 10.255.255.1). */
   final Map<String, String> addresses = new ConcurrentHashMap<>();
@@ -59,6 +61,7 @@ final class GatewayHarness implements AutoCloseable {
     KubernetesClient admin = env.client();
     applyUserRole();
     users = admin.resources(User.class).watch(new Provisioner(admin));
+    shares = admin.resources(Share.class).inAnyNamespace().watch(new ShareBinder(admin));
     vms = admin.resources(VirtualMachine.class).inAnyNamespace().watch(new NodeDaemon(admin));
     Map<String, String> settings = new HashMap<>();
     settings.put("VMCTL_SSH_PORT", "0");
@@ -163,6 +166,7 @@ final class GatewayHarness implements AutoCloseable {
   public void close() throws Exception {
     gateway.close();
     users.close();
+    shares.close();
     vms.close();
     people.close();
     directory.close();
@@ -182,7 +186,13 @@ final class GatewayHarness implements AutoCloseable {
       String ns = Directory.namespaceOf(user);
       try {
         admin
-            .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+            .resource(
+                new NamespaceBuilder()
+                    .withNewMetadata()
+                    .withName(ns)
+                    .withLabels(java.util.Map.of("vmctl.dev/user", name))
+                    .endMetadata()
+                    .build())
             .serverSideApply();
         admin
             .resource(
@@ -203,8 +213,56 @@ final class GatewayHarness implements AutoCloseable {
                     .endSubject()
                     .build())
             .serverSideApply();
+        // Ownership reads status.namespace, written once the namespace is provisioned.
+        admin
+            .resources(User.class)
+            .withName(name)
+            .editStatus(
+                u -> {
+                  u.setStatus(new User.Status());
+                  u.getStatus().namespace = ns;
+                  return u;
+                });
       } catch (RuntimeException e) {
         System.err.println("fake provisioner: " + e);
+      }
+    }
+
+    @Override
+    public void onClose(WatcherException cause) {}
+  }
+
+  /** What the operator's ShareReconciler does first: bind a Share to its VM's uid. */
+  private record ShareBinder(KubernetesClient admin) implements Watcher<Share> {
+    @Override
+    public void eventReceived(Action action, Share share) {
+      if (action == Action.DELETED
+          || (share.getStatus() != null && share.getStatus().vmUid != null)) {
+        return;
+      }
+      VirtualMachine vm =
+          admin
+              .resources(VirtualMachine.class)
+              .inNamespace(share.getMetadata().getNamespace())
+              .withName(share.getSpec().vm)
+              .get();
+      if (vm == null) {
+        return;
+      }
+      try {
+        admin
+            .resources(Share.class)
+            .inNamespace(share.getMetadata().getNamespace())
+            .withName(share.getMetadata().getName())
+            .editStatus(
+                s -> {
+                  Share.Status status = s.getStatus() == null ? new Share.Status() : s.getStatus();
+                  status.vmUid = vm.getMetadata().getUid();
+                  s.setStatus(status);
+                  return s;
+                });
+      } catch (RuntimeException e) {
+        System.err.println("fake share binder: " + e.getMessage());
       }
     }
 
@@ -242,6 +300,9 @@ final class GatewayHarness implements AutoCloseable {
                       v.getStatus() == null ? new VirtualMachineStatus() : v.getStatus();
                   s.phase = phase;
                   s.ipAddress = ip;
+                  // One host per VM: the tests give many VMs one address (a loopback sshd).
+                  s.nodeName =
+                      "host-of-" + v.getMetadata().getNamespace() + "-" + v.getMetadata().getName();
                   v.setStatus(s);
                   return v;
                 });
