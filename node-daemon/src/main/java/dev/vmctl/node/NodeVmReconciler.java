@@ -439,17 +439,23 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       status.observedGeneration = generation;
       write(vm, status);
       return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
-    } else if (hypervisor.isPaused(plan)) {
-      hypervisor.resume(plan);
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Paused",
-              false,
-              "Resumed",
-              "spec.paused is false.",
-              generation,
-              Instant.now());
+    } else {
+      if (hypervisor.isPaused(plan)) {
+        hypervisor.resume(plan);
+      }
+      // From the measured state, not from this pass's action: a pass that resumed the VM and
+      // then lost its status write to a conflict must not leave Paused=True behind.
+      if (Conditions.isTrue(status.conditions, "Paused")) {
+        status.conditions =
+            Conditions.set(
+                status.conditions,
+                "Paused",
+                false,
+                "Resumed",
+                "spec.paused is false.",
+                generation,
+                Instant.now());
+      }
     }
 
     // 7. Guest configuration through the agent, once per boot; keys whenever they change. Never

@@ -335,4 +335,39 @@ class NodeVmReconcilerKubeTest {
                         .count()
                     == 1);
   }
+
+  /**
+   * A resume whose status write was lost (a conflict) is measured, not remembered: the next pass
+   * finds the VM running (FakeHost reports it unpaused) and still clears Paused.
+   */
+  @Test
+  void unpausingClearsPausedFromTheMeasuredState() {
+    fake.guestAnswers = true;
+    VirtualMachine vm = client.resource(vm("napper")).create();
+    awaitPhase(vm, VmPhase.Running, Duration.ofSeconds(30));
+    pausedPatch(true);
+    awaitPhase(vm, VmPhase.Paused, Duration.ofSeconds(30));
+    pausedPatch(false);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              VirtualMachine v = client.resource(vm).get();
+              return v.getStatus().phase == VmPhase.Running
+                  && dev.vmctl.api.status.Conditions.sameReason(
+                      v.getStatus().conditions, "Paused", "Resumed");
+            });
+  }
+
+  /** A merge patch of spec.paused, as kubectl patch sends it (no resourceVersion to conflict). */
+  void pausedPatch(boolean paused) {
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("napper")
+        .patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            "{\"spec\":{\"paused\":" + paused + "}}");
+  }
 }

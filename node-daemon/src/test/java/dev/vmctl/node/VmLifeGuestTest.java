@@ -162,6 +162,7 @@ class VmLifeGuestTest {
     }
     if (netns != null) {
       succeeds("ip", "netns", "delete", netns);
+      succeeds("ip", "netns", "delete", netns + "-out");
     }
     if (pool != null && !succeeds("umount", pool.toString())) {
       succeeds("umount", "-l", pool.toString());
@@ -244,6 +245,64 @@ class VmLifeGuestTest {
     };
   }
 
+  /**
+   * Issue 21 item 8, from a real guest: a service on the host (any of its addresses) is closed to
+   * the guest, the world beyond the host is reachable through NAT.
+   */
+  void guestStopsAtTheHostButEgressWorks(String ip) throws Exception {
+    String outside = netns + "-out";
+    run("ip", "netns", "add", outside);
+    run(
+        "ip", "-n", netns, "link", "add", "vo", "type", "veth", "peer", "name", "eth0", "netns",
+        outside);
+    run("ip", "-n", netns, "addr", "add", "10.123.0.1/24", "dev", "vo");
+    run("ip", "-n", netns, "link", "set", "vo", "up");
+    run("ip", "-n", outside, "addr", "add", "10.123.0.2/24", "dev", "eth0");
+    run("ip", "-n", outside, "link", "set", "eth0", "up");
+    Path www = Files.createDirectories(dir.resolve("www"));
+    Files.writeString(www.resolve("index.html"), "hi\n");
+    for (String ns : List.of(netns, outside)) {
+      new ProcessBuilder(
+              "ip",
+              "netns",
+              "exec",
+              ns,
+              "busybox",
+              "httpd",
+              "-f",
+              "-p",
+              "0.0.0.0:18090",
+              "-h",
+              www.toString())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .start();
+    }
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                succeeds(
+                    "ip",
+                    "netns",
+                    "exec",
+                    netns,
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--max-time",
+                    "1",
+                    "http://127.0.0.1:18090/"));
+    String probe =
+        "for a in 10.124.0.1 10.123.0.1 10.123.0.2; do"
+            + " if timeout 3 bash -c \"exec 3<>/dev/tcp/$a/18090\" 2>/dev/null;"
+            + " then echo $a open; else echo $a closed; fi; done";
+    assertThat(ssh(ip, probe))
+        .as("host addresses closed to the guest, the outside reachable through NAT")
+        .isEqualTo("10.124.0.1 closed\n10.123.0.1 closed\n10.123.0.2 open\n");
+  }
+
   @Test
   void wholeLife() throws Exception {
     current = "life";
@@ -283,6 +342,7 @@ class VmLifeGuestTest {
     assertThat(succeeds("ip", "-n", netns, "link", "show", "vt" + id)).isTrue();
     assertThat(ssh(ip, "hostname; findmnt -n -o SOURCE /data | wc -l")).isEqualTo("life\n1\n");
     String firstBoot = running.getStatus().guest.bootId;
+    guestStopsAtTheHostButEgressWorks(ip);
 
     // Keys follow Shares and the SSH gateway's published proxy key without a reboot.
     Path bobKey = dir.resolve("bob_ed25519");
