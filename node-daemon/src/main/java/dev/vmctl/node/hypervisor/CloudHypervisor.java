@@ -309,12 +309,36 @@ public final class CloudHypervisor implements Hypervisor {
           commands.run(List.of("kill", "-9", Files.readString(pidFile).trim()));
         }
       }
+      // A VMM launched just before the daemon died may not listen yet: its API says GONE, yet
+      // the process lives and would be orphaned. The pid file and its command line tell.
+      killLaunchedVmm(plan, pidFile);
     } finally {
       dropClient(plan);
     }
     Files.deleteIfExists(pidFile);
     Files.deleteIfExists(plan.apiSocket());
     Files.deleteIfExists(lockFile(plan));
+  }
+
+  /** SIGKILL for the process in the pid file when its command line is this VM's VMM. */
+  static void killLaunchedVmm(VmPlan plan, Path pidFile) throws IOException {
+    if (!Files.exists(pidFile)) {
+      return;
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readString(pidFile).trim());
+    } catch (NumberFormatException e) {
+      return;
+    }
+    String marker = "path=" + plan.apiSocket();
+    ProcessHandle.of(pid)
+        .filter(ProcessHandle::isAlive)
+        .filter(
+            p ->
+                p.info().arguments().map(a -> String.join(" ", a).contains(marker)).orElse(false)
+                    || p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
+        .ifPresent(ProcessHandle::destroyForcibly);
   }
 
   /** vm.shutdown (if the VM still runs) then vmm.shutdown; a VMM that is gone meanwhile is fine. */

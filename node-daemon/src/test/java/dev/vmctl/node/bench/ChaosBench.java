@@ -250,12 +250,14 @@ public final class ChaosBench {
     Map<String, Integer> found = new HashMap<>();
     String links = run("ip", "-n", netns, "-o", "link", "show");
     found.put("TAPs", (int) links.lines().filter(l -> l.contains(": vt")).count());
-    String procs =
-        run(
-            "sh",
-            "-c",
-            "pgrep -f 'CloudHypervisorEmulatorMain --api-socket path=" + pool + "' || true");
-    found.put("VMM processes", (int) procs.lines().filter(l -> !l.isBlank()).count());
+    // Not pgrep in a shell: the shell's own command line would match the pattern.
+    String marker = "CloudHypervisorEmulatorMain --api-socket path=" + pool;
+    found.put(
+        "VMM processes",
+        (int)
+            ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().map(c -> c.contains(marker)).orElse(false))
+                .count());
     Path vms = pool.resolve("vms");
     found.put("VM directories", Files.exists(vms) ? (int) Files.list(vms).count() : 0);
     int claims = 0;

@@ -293,6 +293,35 @@ class CloudHypervisorTest {
     assertThat(ch.isRunning(plan)).isFalse();
   }
 
+  /**
+   * Found by hack/bench-chaos.sh's kind of run: the daemon dies right after launching a VMM that
+   * does not listen yet. Its API says nothing is there, but the process lives; stop (cleanup) must
+   * end it by its pid file, or it is orphaned.
+   */
+  @Test
+  void stopKillsAVmmThatWasLaunchedButDoesNotListenYet() throws Exception {
+    CloudHypervisor ch = driver(new LaunchingCommands(Options.upstream()));
+    VmPlan plan = plan(1, 1, 512, 512);
+    Files.createDirectories(plan.dir());
+    Process notListening =
+        new ProcessBuilder(
+                "sh",
+                "-c",
+                "while :; do sleep 1; done",
+                "cloud-hypervisor",
+                "--api-socket",
+                "path=" + plan.apiSocket())
+            .start();
+    try {
+      Files.writeString(plan.dir().resolve("cloud-hypervisor.pid"), notListening.pid() + "\n");
+      assertThat(ch.isRunning(plan)).isFalse();
+      ch.stop(plan, Duration.ZERO);
+      assertThat(notListening.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    } finally {
+      notListening.destroyForcibly();
+    }
+  }
+
   @Test
   void stopOfAVmmThatIsAlreadyGoneIsANoOp() throws IOException {
     String[] volumes = volumes();
