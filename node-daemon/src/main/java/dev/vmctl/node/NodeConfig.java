@@ -56,56 +56,6 @@ public record NodeConfig(
     Duration hypervisorApiTimeout,
     String httpBindAddress) {
 
-  /** Listening on all addresses. */
-  public NodeConfig(
-      String hostName,
-      Path stateDir,
-      Path pool,
-      String storageDriver,
-      String hypervisor,
-      Subnet subnet,
-      String bridge,
-      String netns,
-      Path kernelDir,
-      String qemu,
-      String vhostVsock,
-      boolean kvm,
-      int reservedCpus,
-      String reservedMemory,
-      Duration heartbeat,
-      int httpPort,
-      String sshUser,
-      String lvmVolumeGroup,
-      String lvmThinPool,
-      String cloudHypervisor,
-      String gatewayNamespace,
-      Duration hypervisorApiTimeout) {
-    this(
-        hostName,
-        stateDir,
-        pool,
-        storageDriver,
-        hypervisor,
-        subnet,
-        bridge,
-        netns,
-        kernelDir,
-        qemu,
-        vhostVsock,
-        kvm,
-        reservedCpus,
-        reservedMemory,
-        heartbeat,
-        httpPort,
-        sshUser,
-        lvmVolumeGroup,
-        lvmThinPool,
-        cloudHypervisor,
-        gatewayNamespace,
-        hypervisorApiTimeout,
-        "");
-  }
-
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
     return new NodeConfig(

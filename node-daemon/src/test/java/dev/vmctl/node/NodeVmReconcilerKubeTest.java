@@ -78,7 +78,8 @@ class NodeVmReconcilerKubeTest {
             "pool",
             "cloud-hypervisor",
             ns,
-            Duration.ofSeconds(5));
+            Duration.ofSeconds(5),
+            "");
     fake = fake == null ? new FakeHost() : fake;
     reconciler =
         new NodeVmReconciler(

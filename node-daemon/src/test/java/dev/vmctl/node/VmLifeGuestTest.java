@@ -126,7 +126,8 @@ class VmLifeGuestTest {
             "pool",
             "cloud-hypervisor",
             env.namespace(),
-            java.time.Duration.ofSeconds(5));
+            java.time.Duration.ofSeconds(5),
+            "");
     this.config = config;
     this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);

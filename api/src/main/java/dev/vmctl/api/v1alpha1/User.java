@@ -51,15 +51,7 @@ public class User extends CustomResource<User.Spec, User.Status> {
     public String email;
 
     @JsonPropertyDescription("OpenSSH public keys the SSH gateway accepts for this user.")
-    @ValidationRule(
-        value =
-            "self.all(k, k.matches('^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)"
-                + "|sk-ssh-ed25519@openssh[.]com|sk-ecdsa-sha2-nistp256@openssh[.]com)"
-                + " AAAA[A-Za-z0-9+/]+={0,3}( [^\\r\\n]*)?$'))",
-        message =
-            "each SSH key must be one OpenSSH public key on a single line: its type, its base64"
-                + " body and an optional comment, e.g. 'ssh-ed25519 AAAAC3Nza... ada@laptop'"
-                + " (options such as command= are not accepted)")
+    @ValidationRule(value = Api.SSH_KEYS_RULE, message = Api.SSH_KEYS_MESSAGE)
     @Size(max = 64)
     public List<@Size(max = 8192) String> sshKeys;
 

@@ -72,7 +72,8 @@ public final class ControlPlaneBench {
               "pool",
               "cloud-hypervisor",
               "vmctl-system",
-              java.time.Duration.ofSeconds(5));
+              java.time.Duration.ofSeconds(5),
+              "");
       try (VmctlOperator operator =
               VmctlOperator.start(
                   server.adminClient(),
