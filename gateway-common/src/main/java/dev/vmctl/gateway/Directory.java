@@ -153,9 +153,7 @@ public final class Directory implements AutoCloseable {
         vm.getSpec() != null && vm.getSpec().owner != null
             ? user(vm.getSpec().owner).stream().toList()
             : users.getIndexer().byIndex(BY_NAMESPACE, vm.getMetadata().getNamespace());
-    return unique(candidates.stream().filter(u -> Ownership.owns(u, vm)).toList())
-        .map(u -> u.getMetadata().getName())
-        .orElse(null);
+    return Ownership.ownerAmong(vm, candidates).map(u -> u.getMetadata().getName()).orElse(null);
   }
 
   /**

@@ -191,7 +191,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     Long generation = vm.getMetadata().getGeneration();
 
     // 1. Identity, claimed and recorded before anything uses it, so it survives any crash.
-    if (!identityHeld(vm, status, plan)) {
+    if (!identityHeld(vm, status)) {
       if (hypervisor.isRunning(plan)) {
         // Another VM holds this address (a duplicate from before claims existed): it must not stay
         // reachable under it. Stop, take a fresh identity and boot again.
@@ -251,19 +251,12 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       network.ensureTap(plan.tap());
     } catch (IOException e) {
       // A missing image or a full pool: say so, and try again later (never a silent retry loop).
-      String message = "Provisioning failed: " + e.getMessage();
-      if (!Conditions.sameReason(status.conditions, "Provisioned", "ProvisioningFailed")) {
-        events.warning(vm, "ProvisioningFailed", message);
-      }
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Provisioned",
-              false,
-              "ProvisioningFailed",
-              message,
-              generation,
-              Instant.now());
+      failed(
+          vm,
+          status,
+          "Provisioned",
+          "ProvisioningFailed",
+          "Provisioning failed: " + e.getMessage());
       write(vm, status);
       return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
     }
@@ -508,18 +501,12 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
         write(vm, status); // still booting: look again in a moment
         return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(BOOT_POLL);
       }
-      if (!Conditions.sameReason(status.conditions, "Ready", "AgentUnreachable")) {
-        events.warning(vm, "AgentUnreachable", "The guest agent did not answer: " + e.getMessage());
-      }
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Ready",
-              false,
-              "AgentUnreachable",
-              "The guest agent did not answer: " + e.getMessage(),
-              generation,
-              Instant.now());
+      failed(
+          vm,
+          status,
+          "Ready",
+          "AgentUnreachable",
+          "The guest agent did not answer: " + e.getMessage());
       write(vm, status);
       return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
     }
@@ -585,20 +572,33 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
                 Instant.now());
       }
     } catch (AgentClient.AgentError e) {
-      String message = "The guest refused the SSH keys: " + e.getMessage();
-      if (!Conditions.sameReason(status.conditions, "KeysApplied", "KeysRejected")) {
-        events.warning(vm, "KeysRejected", message);
-      }
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "KeysApplied",
-              false,
-              "KeysRejected",
-              message,
-              generation,
-              Instant.now());
+      failed(
+          vm,
+          status,
+          "KeysApplied",
+          "KeysRejected",
+          "The guest refused the SSH keys: " + e.getMessage());
     }
+  }
+
+  /**
+   * A failure as a condition ({@code type}=False with {@code reason}) and one Warning event per
+   * reason: a failure that persists over many passes does not repeat its event.
+   */
+  private void failed(
+      VirtualMachine vm, VirtualMachineStatus status, String type, String reason, String message) {
+    if (!Conditions.sameReason(status.conditions, type, reason)) {
+      events.warning(vm, reason, message);
+    }
+    status.conditions =
+        Conditions.set(
+            status.conditions,
+            type,
+            false,
+            reason,
+            message,
+            vm.getMetadata().getGeneration(),
+            Instant.now());
   }
 
   /** Installs the keys when they differ from what this boot last got. */
@@ -626,8 +626,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
                         u.getStatus() != null
                             && vm.getMetadata().getNamespace().equals(u.getStatus().namespace))
                 .toList();
-    List<User> owners = candidates.stream().filter(u -> Ownership.owns(u, vm)).toList();
-    return owners.size() == 1 ? owners.get(0) : null;
+    return Ownership.ownerAmong(vm, candidates).orElse(null);
   }
 
   private List<String> authorizedKeys(VirtualMachine vm) {
@@ -765,8 +764,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
    * Whether the identity in status is this VM's claim (adopting one recorded before claims
    * existed). False when it has none, or when another VM holds its address or CID.
    */
-  private boolean identityHeld(VirtualMachine vm, VirtualMachineStatus status, VmPlan plan)
-      throws IOException {
+  private boolean identityHeld(VirtualMachine vm, VirtualMachineStatus status) throws IOException {
     return status.ipAddress != null
         && status.macAddress != null
         && status.vsockCid != null

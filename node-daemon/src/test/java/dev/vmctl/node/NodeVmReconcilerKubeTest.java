@@ -242,6 +242,24 @@ class NodeVmReconcilerKubeTest {
         .orElseThrow();
   }
 
+  void awaitCondition(VirtualMachine vm, String type, String reason, Duration within) {
+    await()
+        .atMost(within)
+        .until(
+            () -> {
+              VirtualMachine v = client.resource(vm).get();
+              return v.getStatus() != null
+                  && dev.vmctl.api.status.Conditions.sameReason(
+                      v.getStatus().conditions, type, reason);
+            });
+  }
+
+  List<io.fabric8.kubernetes.api.model.Event> events(String reason) {
+    return client.v1().events().inNamespace(ns).list().getItems().stream()
+        .filter(e -> reason.equals(e.getReason()))
+        .toList();
+  }
+
   VirtualMachine awaitPhase(VirtualMachine vm, VmPhase phase, Duration within) {
     await()
         .atMost(within)
@@ -265,12 +283,7 @@ class NodeVmReconcilerKubeTest {
     String id = dev.vmctl.node.model.VmPlanner.id(running);
     fake.kill(id);
     // Well inside the 15 s resync: only the watch can have noticed.
-    await()
-        .atMost(Duration.ofSeconds(5))
-        .until(
-            () ->
-                dev.vmctl.api.status.Conditions.sameReason(
-                    client.resource(vm).get().getStatus().conditions, "Ready", "HypervisorExited"));
+    awaitCondition(vm, "Ready", "HypervisorExited", Duration.ofSeconds(5));
     awaitPhase(vm, VmPhase.Running, Duration.ofSeconds(30));
     assertThat(client.resource(vm).get().getStatus().restartCount).isEqualTo(1);
   }
@@ -285,25 +298,14 @@ class NodeVmReconcilerKubeTest {
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMYa9AbJmfqnA6E47s6vm9feoKI2/r3ZzNiHg+uLezER a@b");
     fake.rejectKeys = true;
     VirtualMachine vm = client.resource(spec).create();
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(
-            () -> {
-              VirtualMachine v = client.resource(vm).get();
-              return v.getStatus() != null
-                  && dev.vmctl.api.status.Conditions.sameReason(
-                      v.getStatus().conditions, "KeysApplied", "KeysRejected");
-            });
+    awaitCondition(vm, "KeysApplied", "KeysRejected", Duration.ofSeconds(30));
     awaitPhase(vm, VmPhase.Running, Duration.ofSeconds(30));
     await()
         .atMost(Duration.ofSeconds(10))
         .until(
             () ->
-                client.v1().events().inNamespace(ns).list().getItems().stream()
-                    .anyMatch(
-                        e ->
-                            "KeysRejected".equals(e.getReason())
-                                && "keyless".equals(e.getInvolvedObject().getName())));
+                events("KeysRejected").stream()
+                    .anyMatch(e -> "keyless".equals(e.getInvolvedObject().getName())));
   }
 
   /** Issue 13: a missing image is a condition and one Warning, not a silent Provisioning. */
@@ -312,29 +314,14 @@ class NodeVmReconcilerKubeTest {
     VirtualMachine spec = vm("noimage");
     spec.getSpec().image = "debian-99";
     VirtualMachine vm = client.resource(spec).create();
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(
-            () -> {
-              VirtualMachine v = client.resource(vm).get();
-              return v.getStatus() != null
-                  && dev.vmctl.api.status.Conditions.sameReason(
-                      v.getStatus().conditions, "Provisioned", "ProvisioningFailed");
-            });
+    awaitCondition(vm, "Provisioned", "ProvisioningFailed", Duration.ofSeconds(30));
     assertThat(
             dev.vmctl.api.status.Conditions.find(
                     client.resource(vm).get().getStatus().conditions, "Provisioned")
                 .orElseThrow()
                 .getMessage())
         .contains("image debian-99 is not on this host");
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                client.v1().events().inNamespace(ns).list().getItems().stream()
-                        .filter(e -> "ProvisioningFailed".equals(e.getReason()))
-                        .count()
-                    == 1);
+    await().atMost(Duration.ofSeconds(10)).until(() -> events("ProvisioningFailed").size() == 1);
   }
 
   /**

@@ -12,6 +12,7 @@ import dev.vmctl.api.v1alpha1.VirtualMachineSpec;
 import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.node.model.Subnet;
 import dev.vmctl.node.model.VmPlanner;
+import dev.vmctl.node.net.NamespaceWeb;
 import dev.vmctl.operator.OperatorConfig;
 import dev.vmctl.operator.VmctlOperator;
 import dev.vmctl.testkit.KubeApiServerExtension;
@@ -253,48 +254,10 @@ class VmLifeGuestTest {
   void guestStopsAtTheHostButEgressWorks(String ip) throws Exception {
     String outside = netns + "-out";
     run("ip", "netns", "add", outside);
-    run(
-        "ip", "-n", netns, "link", "add", "vo", "type", "veth", "peer", "name", "eth0", "netns",
-        outside);
-    run("ip", "-n", netns, "addr", "add", "10.123.0.1/24", "dev", "vo");
-    run("ip", "-n", netns, "link", "set", "vo", "up");
-    run("ip", "-n", outside, "addr", "add", "10.123.0.2/24", "dev", "eth0");
-    run("ip", "-n", outside, "link", "set", "eth0", "up");
-    Path www = Files.createDirectories(dir.resolve("www"));
-    Files.writeString(www.resolve("index.html"), "hi\n");
+    NamespaceWeb.linkOutside(netns, outside, "10.123.0");
     for (String ns : List.of(netns, outside)) {
-      new ProcessBuilder(
-              "ip",
-              "netns",
-              "exec",
-              ns,
-              "busybox",
-              "httpd",
-              "-f",
-              "-p",
-              "0.0.0.0:18090",
-              "-h",
-              www.toString())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start();
+      NamespaceWeb.serve(ns, 18090, dir.resolve("www-" + ns)); // ended by stop()'s pkill of dir
     }
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                succeeds(
-                    "ip",
-                    "netns",
-                    "exec",
-                    netns,
-                    "curl",
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "--max-time",
-                    "1",
-                    "http://127.0.0.1:18090/"));
     String probe =
         "for a in 10.124.0.1 10.123.0.1 10.123.0.2; do"
             + " if timeout 3 bash -c \"exec 3<>/dev/tcp/$a/18090\" 2>/dev/null;"

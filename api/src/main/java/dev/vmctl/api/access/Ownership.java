@@ -2,6 +2,8 @@ package dev.vmctl.api.access;
 
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -22,6 +24,16 @@ public final class Ownership {
     String named = vm.getSpec() == null ? null : vm.getSpec().owner;
     return user.getStatus().namespace.equals(vm.getMetadata().getNamespace())
         && (named == null || named.equals(user.getMetadata().getName()));
+  }
+
+  /**
+   * The one User among {@code candidates} (those named by {@code spec.owner}, or those whose
+   * namespace holds the VM) who owns the VM; empty when none or more than one does, so a namespace
+   * two Users claim belongs to nobody.
+   */
+  public static Optional<User> ownerAmong(VirtualMachine vm, Collection<User> candidates) {
+    List<User> owners = candidates.stream().filter(u -> owns(u, vm)).toList();
+    return owners.size() == 1 ? Optional.of(owners.get(0)) : Optional.empty();
   }
 
   /**

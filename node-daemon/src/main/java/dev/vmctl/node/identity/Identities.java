@@ -120,6 +120,11 @@ public final class Identities {
         || (cidHolder != null && !cidHolder.equals(uid))) {
       return false;
     }
+    if (uid.equals(ipHolder) && uid.equals(cidHolder)) {
+      // Every pass of every VM lands here: two reads. A VM never holds a second claim (reserve
+      // and adopt only claim for a uid that has none), so the directory scans below are moot.
+      return true;
+    }
     Optional<String> otherIp = claimOf(ips, uid).filter(v -> !v.equals(ip));
     Optional<String> otherCid = claimOf(cids, uid).filter(v -> !v.equals(Long.toString(cid)));
     if (otherIp.isPresent() || otherCid.isPresent()) {

@@ -93,48 +93,13 @@ class NetworkHostTest {
     assertThat(network.tapExists("vttest0")).isFalse();
   }
 
-  /** A web server (busybox httpd) on every address of a namespace. */
-  void serve(String ns, int port) throws IOException {
-    java.nio.file.Path root = java.nio.file.Files.createTempDirectory("vmctl-nh-www");
-    java.nio.file.Files.writeString(root.resolve("index.html"), "hello from " + ns + "\n");
+  void serve(String ns, int port) throws Exception {
     servers.add(
-        new ProcessBuilder(
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "busybox",
-                "httpd",
-                "-f",
-                "-p",
-                "0.0.0.0:" + port,
-                "-h",
-                root.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .start());
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (!fetch(ns, "127.0.0.1", port) && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
+        NamespaceWeb.serve(ns, port, java.nio.file.Files.createTempDirectory("vmctl-nh-www")));
   }
 
-  boolean fetch(String from, String address, int port) throws IOException {
-    return commands
-        .run(
-            List.of(
-                "ip",
-                "netns",
-                "exec",
-                from,
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "--max-time",
-                "2",
-                "http://" + address + ":" + port + "/"))
-        .ok();
+  boolean fetch(String from, String address, int port) throws Exception {
+    return NamespaceWeb.fetch(from, address, port);
   }
 
   /**
@@ -142,16 +107,10 @@ class NetworkHostTest {
    * egress through NAT, ping of the gateway and connections the host opens to a guest still work.
    */
   @Test
-  void guestsCannotReachHostServicesButEgressAndHostToGuestWork() throws IOException {
+  void guestsCannotReachHostServicesButEgressAndHostToGuestWork() throws Exception {
     network.ensureBridge();
     guest(g1, "vp1", "10.126.0.2");
-    commands.must(
-        "ip", "-n", host, "link", "add", "vo", "type", "veth", "peer", "name", "eth0", "netns",
-        outside);
-    commands.must("ip", "-n", host, "addr", "add", "10.127.0.1/24", "dev", "vo");
-    commands.must("ip", "-n", host, "link", "set", "vo", "up");
-    commands.must("ip", "-n", outside, "addr", "add", "10.127.0.2/24", "dev", "eth0");
-    commands.must("ip", "-n", outside, "link", "set", "eth0", "up");
+    NamespaceWeb.linkOutside(host, outside, "10.127.0");
     serve(host, 18080); // a host service, like the SSH gateway or a metrics port
     serve(outside, 18080); // the world beyond the host
     serve(g1, 18080); // the guest's own web server
