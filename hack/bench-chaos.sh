@@ -25,7 +25,8 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$netns"
 ip -n "$netns" link set lo up
-truncate -s 8G "$work/pool.img" && mkfs.btrfs -q "$work/pool.img" && mkdir -p "$work/btrfs"
+# 64G sparse: up to ~14 VMs at once, each reserving a 2Gi root + 1Gi data volume (issue 15).
+truncate -s 64G "$work/pool.img" && mkfs.btrfs -q "$work/pool.img" && mkdir -p "$work/btrfs"
 mount -o loop "$work/pool.img" "$work/btrfs"
 truncate -s 64M "$work/btrfs/base.raw"
 java -Dvmctl.crds="$VMCTL_ROOT/crds" -DbenchDir="$work" -Dnetns="$netns" \

@@ -29,20 +29,24 @@ end=$(date +%s%N)
 echo "root clone, qcow2 overlay (for comparison): $(( $(ms "$start" "$end") * 1000 / N )) us per clone"
 echo "root clone, lvm-thin snapshot: not measurable here (no device-mapper)"
 
+# Data volumes (issue 15): a clone of the pool's formatted template against a mkfs each, on btrfs.
+mvn -B -q -ntp install -DskipTests -Dspotless.check.skip=true -pl node-daemon -am
+cp_file=$(mktemp)
+(cd node-daemon && mvn -B -q -ntp dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null)
+CP="$(cat "$cp_file"):$VMCTL_ROOT/node-daemon/target/classes:$VMCTL_ROOT/node-daemon/target/test-classes"
+rm -f "$cp_file"
+java -Dpool="$work/btrfs" -Dvolumes="${VOLUMES:-20}" -cp "$CP" dev.vmctl.node.storage.DataVolumeBench
+
 # Control-plane overhead: creation -> vm.boot call, operator + node daemon + cloud-hypervisor
 # driver against the API emulation (the real binary is not installable here).
 VMCTL_KUBE_BINARIES="$(kube_binaries)"
 export VMCTL_KUBE_BINARIES
-mvn -B -q -ntp install -DskipTests -Dspotless.check.skip=true -pl node-daemon -am
-cp_file=$(mktemp)
-(cd node-daemon && mvn -B -q -ntp dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null)
 netns="vmctl-bench-$$"
 ip netns add "$netns"
-truncate -s 4G "$work/cp.img" && mkfs.btrfs -q "$work/cp.img" && mkdir -p "$work/cp/btrfs" && mount -o loop "$work/cp.img" "$work/cp/btrfs"
+# 64G sparse: the scheduler reserves each VM's root (10Gi default) + data volume (issue 15).
+truncate -s 64G "$work/cp.img" && mkfs.btrfs -q "$work/cp.img" && mkdir -p "$work/cp/btrfs" && mount -o loop "$work/cp.img" "$work/cp/btrfs"
 truncate -s 64M "$work/cp/btrfs/base.raw"
 java -Dvmctl.crds="$VMCTL_ROOT/crds" -DbenchDir="$work/cp" -Dnetns="$netns" -Dvms="${VMS:-20}" -Dvmctl.agentWaitSeconds=1 \
-  -cp "$(cat "$cp_file"):$VMCTL_ROOT/node-daemon/target/classes:$VMCTL_ROOT/node-daemon/target/test-classes" \
-  dev.vmctl.node.bench.ControlPlaneBench 2>&1 | grep -E "create ->|Exception" || true
+  -cp "$CP" dev.vmctl.node.bench.ControlPlaneBench 2>&1 | grep -E "create ->|Exception" || true
 umount "$work/cp/btrfs"
 ip netns delete "$netns"
-rm -f "$cp_file"

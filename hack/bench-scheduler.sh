@@ -7,9 +7,12 @@ source "$(dirname "$0")/lib.sh"
 cd "$VMCTL_ROOT"
 VMCTL_KUBE_BINARIES="$(kube_binaries)"
 export VMCTL_KUBE_BINARIES
-mvn -B -q -ntp install -DskipTests -Dspotless.check.skip=true -pl operator -am
 cp_file=$(mktemp)
-(cd operator && mvn -B -q -ntp dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null)
+# Compiled in the reactor, not installed: the classpath points at api/ and testkit/'s target
+# directories, so the shared ~/.m2 snapshots other checkouts use stay untouched. Each module
+# writes the file; the operator comes last in the reactor, so its classpath is what remains.
+mvn -B -q -ntp test-compile dependency:build-classpath -Dspotless.check.skip=true \
+  -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" -pl operator -am >/dev/null
 main_cp="$(cat "$cp_file"):$VMCTL_ROOT/operator/target/classes"
 op_cp="$main_cp"
 java -Dvmctl.crds="$VMCTL_ROOT/crds" -Drate="${RATE:-100}" -DtimedVms="${TIMED_VMS:-2000}" \

@@ -22,6 +22,7 @@ MIRROR="${VMCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES=$(grep -v '^#' images/base/packages.txt | paste -sd, -)
 EPOCH=1767225600 # 2026-01-01T00:00:00Z: every file's timestamp in the image
 
+cache_lock build-image
 OUT_DIR="$VMCTL_CACHE/guest"
 mkdir -p "$OUT_DIR"
 base_key=$(printf '%s\n' "$SUITE" "$PACKAGES" | sha256sum | cut -c1-16)
@@ -29,6 +30,7 @@ key=$( (echo "$base_key $KVER"; sha256sum "$AGENT_JAR" | cut -d' ' -f1; \
   find images/base hack/build-image.sh -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
 IMAGE="$OUT_DIR/base-$key.raw"
 if [[ -f "$IMAGE" ]]; then
+  touch "$IMAGE" # recently used: kept by the pruning below
   log "cached: $IMAGE"
   echo "$IMAGE"
   exit 0
@@ -78,7 +80,8 @@ E2FSPROGS_FAKE_TIME=$EPOCH mkfs.ext4 -q -F -L vmctl-root -U 6b1c4d9e-5a53-4c1e-9
   -E hash_seed=766d6374-6c00-4000-8000-000000000000,root_owner=0:0 \
   -d "$root" "$work/image.raw" "${size_mb}M"
 mv "$work/image.raw" "$IMAGE"
-# Older builds are superseded; keep the cache from growing by one image per change.
-find "$OUT_DIR" -maxdepth 1 -name 'base-*.raw' ! -name "$(basename "$IMAGE")" -delete
+# Keep the cache from growing by one image per change, but keep the few most recently used: other
+# checkouts (worktrees, a CI clone) of other sources may be using theirs right now.
+ls -t "$OUT_DIR"/base-*.raw 2>/dev/null | tail -n +5 | xargs -r rm -f
 log "ready: $IMAGE ($(du -h --apparent-size "$IMAGE" | cut -f1) apparent, $(du -h "$IMAGE" | cut -f1) on disk)"
 echo "$IMAGE"

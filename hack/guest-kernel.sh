@@ -9,6 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_packages lz4 busybox-static cpio kmod xz-utils
 
+cache_lock guest-kernel
 OUT_ROOT="$VMCTL_CACHE/guest"
 mkdir -p "$OUT_ROOT/debs"
 cd "$OUT_ROOT/debs"
@@ -17,7 +18,8 @@ log() { echo "[guest-kernel] $*" >&2; }
 pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 [[ -n "$pkg" ]] || { apt-get update -qq >&2; pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'); }
 kver=${pkg#linux-image-}
-OUT="$OUT_ROOT/kernel-$kver"
+# Keyed by the initramfs's init too: a changed init is a new kernel directory.
+OUT="$OUT_ROOT/kernel-$kver-$(sha256sum "$VMCTL_ROOT/images/guest-kernel/init" | cut -c1-8)"
 if [[ -f "$OUT/vmlinux" && -f "$OUT/initramfs.cpio.gz" && -d "$OUT/modules" ]]; then
   log "cached in $OUT"
   echo "$OUT"
@@ -60,35 +62,15 @@ done
 cp "$src"/modules.order "$src"/modules.builtin* "$OUT.tmp/modules/lib/modules/$kver/" 2>/dev/null || true
 depmod -b "$OUT.tmp/modules" "$kver"
 
-# initramfs: busybox, the block-path modules, and an init that mounts /dev/vda and switches.
+# initramfs: busybox, the block and network modules, and images/guest-kernel/init.
 ir="$work/initramfs"
 mkdir -p "$ir"/{bin,dev,proc,sys,newroot,modules}
 cp "$work/bb/bin/busybox" "$ir/bin/busybox"
-for m in virtio virtio_ring virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+for m in virtio virtio_ring virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk \
+  failover net_failover virtio_net; do
   cp "$(find "$OUT.tmp/modules" -name "$m.ko*" | head -1)" "$ir/modules/"
 done
-cat >"$ir/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-# Dependency order (virtio_ring first); a second pass catches anything out of order.
-for pass in 1 2; do
-  for m in virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
-    grep -q "^$m " /proc/modules || insmod /modules/$m.ko 2>/dev/null
-  done
-done
-root=/dev/vda
-for a in $(cat /proc/cmdline); do case $a in root=*) root=${a#root=};; esac; done
-i=0
-while [ ! -b "$root" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-mount -t ext4 -o rw "$root" /newroot || { echo "vmctl initramfs: cannot mount $root"; exec sh; }
-umount /proc /sys
-mount --move /dev /newroot/dev 2>/dev/null || umount /dev
-exec switch_root /newroot /sbin/init
-INIT
-chmod +x "$ir/init"
+install -m 0755 "$VMCTL_ROOT/images/guest-kernel/init" "$ir/init"
 (cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 >"$OUT.tmp/initramfs.cpio.gz")
 mv "$work/vmlinux" "$OUT.tmp/vmlinux"
 echo "$kver" >"$OUT.tmp/version"

@@ -6,6 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_packages qemu-system-x86 qemu-utils openssh-client iproute2
+cache_lock guest-tools
 VERSION="${VHOST_DEVICE_VSOCK_VERSION:-0.3.0-2}"
 OUT="$VMCTL_CACHE/vhost-device-vsock/$VERSION"
 if [[ -x "$OUT/vhost-device-vsock" ]]; then

@@ -5,8 +5,11 @@
 #     sources list and unpacked (not installed), so the host's package state is untouched.
 #   - kube-apiserver and kubectl: built from the Go module proxy at one pinned Kubernetes
 #     release (k8s.io/kubernetes is not packaged; trixie's kubernetes-client is empty).
+#   - with --node, also kubelet, kube-controller-manager, kube-scheduler and kube-proxy from the
+#     same module (what hack/cluster-up.sh runs for a real single-node cluster).
 # Binaries are cached in $VMCTL_CACHE/kube/<k8s-version>/ (outside the repo); a second run
 # only checks that they exist. Prints the directory on stdout as the last line.
+# Usage: hack/kube-binaries.sh [--node]
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.34.4}"
@@ -14,9 +17,25 @@ ETCD_DEB_VERSION="${ETCD_DEB_VERSION:-3.5.16-4}"
 CACHE="${VMCTL_CACHE:-$HOME/.cache/vmctl}"
 OUT="$CACHE/kube/v$K8S_VERSION"
 log() { echo "[kube-binaries] $*" >&2; }
+TOOLS=(kube-apiserver kubectl)
+NODE_TOOLS=(kubelet kube-controller-manager kube-scheduler kube-proxy)
+[[ "${1:-}" == --node ]] && TOOLS+=("${NODE_TOOLS[@]}")
 
-if [[ -x "$OUT/etcd" && -x "$OUT/kube-apiserver" && -x "$OUT/kubectl" ]]; then
+all_built() {
+  local t
+  for t in etcd "${TOOLS[@]}"; do [[ -x "$OUT/$t" ]] || return 1; done
+}
+if all_built; then
   log "cached in $OUT"
+  echo "$OUT"
+  exit 0
+fi
+# Another run may be building them right now (two sessions on a fresh machine): wait for it.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.kube-binaries.lock"
+flock 9
+if all_built; then
+  log "cached in $OUT (built by a concurrent run)"
   echo "$OUT"
   exit 0
 fi
@@ -62,6 +81,7 @@ MOD
   for m in "${staging[@]}"; do
     echo "replace k8s.io/$m => k8s.io/$m $staging_version" >>go.mod
   done
+  # Every binary this script can build is listed, so go.mod/go.sum stay the same whichever is asked for.
   cat >tools.go <<'GO'
 //go:build tools
 
@@ -69,7 +89,11 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
   export GOFLAGS=-mod=mod
@@ -84,14 +108,21 @@ GO
     log "go: $bad has no $staging_version; dropping its replace"
     sed -i "\#^replace $bad =>#d" go.mod
   done
-  log "go: building kube-apiserver and kubectl (several minutes on a cold cache)"
+  log "go: building ${TOOLS[*]} (several minutes each on a cold cache)"
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=${minor%%.*}"
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/kubectl" k8s.io/kubernetes/cmd/kubectl
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  local t
+  for t in "${TOOLS[@]}"; do
+    [[ -x "$OUT/$t" ]] && continue
+    log "go build $t"
+    # One at a time (the machines have 2 cores); written under a temporary name so an
+    # interrupted build never looks cached.
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/$t.tmp" "k8s.io/kubernetes/cmd/$t"
+    mv "$OUT/$t.tmp" "$OUT/$t"
+  done
 }
 
 [[ -x "$OUT/etcd" ]] || fetch_debs
-[[ -x "$OUT/kube-apiserver" && -x "$OUT/kubectl" ]] || (build_apiserver)
+all_built || (build_apiserver)
 log "ready in $OUT"
 echo "$OUT"

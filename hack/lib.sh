@@ -3,7 +3,17 @@ VMCTL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VMCTL_CACHE="${VMCTL_CACHE:-$HOME/.cache/vmctl}"
 export VMCTL_CACHE
 
-step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+CURRENT_STEP=""
+step() { CURRENT_STEP="$*"; printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Serialises scripts that fill the same cache entry (two sessions, or a test and a set-up, may run
+# them at once on a fresh machine): the second waits for the first and then finds the cache full.
+# Holds the lock on fd 9 until the script exits.
+cache_lock() {
+  mkdir -p "$VMCTL_CACHE"
+  exec 9>"$VMCTL_CACHE/.$1.lock"
+  flock 9
+}
 
 # Installs Debian packages that are missing (a fresh machine may lack some).
 ensure_packages() {
@@ -15,8 +25,10 @@ ensure_packages() {
     step "installing ${missing[*]}"
     local sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    # dpkg's lock may be held by another script installing at the same moment: wait for it.
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+      --no-install-recommends "${missing[@]}" >&2
   fi
 }
 
@@ -31,4 +43,26 @@ ensure_toolchain() {
 # Prints the directory holding etcd, kube-apiserver and kubectl (building them on first use).
 kube_binaries() {
   bash "$VMCTL_ROOT/hack/kube-binaries.sh"
+}
+
+# A loop-mounted btrfs pool in a sparse file: created at $3 (e.g. 64G) if missing, grown in place
+# if an older file is smaller (sparse, so growing costs nothing until VMs write), mounted at $2.
+# Hosts reserve virtual sizes (each VM its root + data volume, 20Gi by default; docs/operator.md),
+# so the file's size is what the scheduler may hand out, not what the disk holds.
+btrfs_pool() {
+  local img=$1 mnt=$2 size=$3 grown=false
+  mkdir -p "$mnt"
+  if [[ ! -f "$img" ]]; then
+    truncate -s "$size" "$img"
+    mkfs.btrfs -q "$img"
+  elif (($(stat -c %s "$img") < $(numfmt --from=iec "$size"))); then
+    step "growing the pool file $img to $size (sparse)"
+    truncate -s "$size" "$img"
+    grown=true
+  fi
+  mountpoint -q "$mnt" || mount -o loop "$img" "$mnt"
+  if [[ $grown == true ]]; then
+    losetup -c "$(findmnt -no SOURCE "$mnt")"
+    btrfs filesystem resize max "$mnt" >/dev/null
+  fi
 }

@@ -14,6 +14,8 @@ API_PORT="${VMCTL_API_PORT:-6443}"
 NETNS="${VMCTL_LOCAL_NETNS:-vmctl-local}"
 POOL="$STATE/pool"
 mkdir -p "$STATE/run" "$STATE/log"
+# A failure names itself last: CI shows the tail of the output.
+trap 'echo "hack/local-up.sh failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 running() { [[ -f "$STATE/run/$1.pid" ]] && kill -0 "$(cat "$STATE/run/$1.pid")" 2>/dev/null; }
 
@@ -51,14 +53,9 @@ IMAGE="$(bash hack/build-image.sh | tail -1)"
 VHOST_VSOCK="$(bash hack/guest-tools.sh | tail -1)"
 
 step "storage pool: btrfs on $STATE/pool.img"
-if ! mountpoint -q "$POOL"; then
-  mkdir -p "$POOL"
-  if [[ ! -f "$STATE/pool.img" ]]; then
-    truncate -s "${VMCTL_POOL_SIZE:-40G}" "$STATE/pool.img"
-    mkfs.btrfs -q "$STATE/pool.img"
-  fi
-  mount -o loop "$STATE/pool.img" "$POOL"
-fi
+# 64G: the journey holds 35Gi at once (root + data volumes are reserved at their virtual size),
+# with room for three default VMs of your own; sparse, so only what guests write takes disk.
+btrfs_pool "$STATE/pool.img" "$POOL" "${VMCTL_POOL_SIZE:-64G}"
 mkdir -p "$POOL/images"
 if ! cmp -s "$IMAGE" "$POOL/images/debian-12.raw" 2>/dev/null; then
   cp --sparse=always "$IMAGE" "$POOL/images/debian-12.raw.tmp" && mv "$POOL/images/debian-12.raw.tmp" "$POOL/images/debian-12.raw"
@@ -78,11 +75,18 @@ ip route replace "$VM_SUBNET" via 10.99.0.2 dev vmctl-lh
 
 start_java kube-apiserver testkit dev.vmctl.testkit.KubeApiServer "$STATE/kube" "$API_PORT"
 export KUBECONFIG="$STATE/kube/kubeconfig"
-for _ in $(seq 1 120); do
-  [[ -f "$KUBECONFIG" ]] && "$KUBECTL" get --raw /readyz >/dev/null 2>&1 && break
-  running kube-apiserver || { tail -20 "$STATE/log/kube-apiserver.log" >&2; exit 1; }
+api_ready=false
+for _ in $(seq 1 240); do
+  [[ -f "$KUBECONFIG" ]] && "$KUBECTL" get --raw /readyz >/dev/null 2>&1 && { api_ready=true; break; }
+  running kube-apiserver || { tail -20 "$STATE/log/kube-apiserver.log" >&2; echo "kube-apiserver exited (log above)" >&2; exit 1; }
   sleep 0.5
 done
+if ! $api_ready; then
+  tail -20 "$STATE/log/kube-apiserver.log" >&2
+  "$KUBECTL" get --raw '/readyz?verbose' >&2 || true
+  echo "kube-apiserver not ready after 120 s (log and readiness checks above)" >&2
+  exit 1
+fi
 step "installing CRDs"
 "$KUBECTL" apply --server-side --force-conflicts -k crds/ >/dev/null
 "$KUBECTL" wait --for=condition=Established crd --all --timeout=60s >/dev/null
@@ -96,6 +100,7 @@ VMCTL_NODE_NAME=local VMCTL_STATE_DIR="$POOL" VMCTL_STORAGE_POOL="$POOL" VMCTL_S
   VMCTL_HYPERVISOR=qemu VMCTL_NETNS="$NETNS" VMCTL_VM_SUBNET="$VM_SUBNET" \
   VMCTL_KERNEL_DIR="$KERNEL_DIR" VMCTL_VHOST_VSOCK="$VHOST_VSOCK" VMCTL_KVM="${VMCTL_KVM:-false}" \
   VMCTL_HTTP_PORT=18081 VMCTL_HTTP_BIND_ADDRESS=127.0.0.1 VMCTL_HEARTBEAT_SECONDS=5 \
+  VMCTL_CPU_OVERCOMMIT="${VMCTL_CPU_OVERCOMMIT:-4}" \
   start_java node-daemon node-daemon dev.vmctl.node.NodeDaemon
 
 # Both gateways sign login and session tokens with one key; locally it is a file.
@@ -108,6 +113,7 @@ VMCTL_NAMESPACE=vmctl-system VMCTL_DOMAIN="$DOMAIN" VMCTL_GATEWAY_KEY_FILE="$STA
   VMCTL_HTTPS_PORT="${VMCTL_HTTPS_PORT:-8443}" VMCTL_HTTP_PORT=18088 VMCTL_METRICS_PORT=18084 \
   VMCTL_HTTP_BIND_ADDRESS=127.0.0.1 VMCTL_METRICS_BIND_ADDRESS=127.0.0.1 \
   VMCTL_TLS_MODE=local-ca VMCTL_LOCAL_CA_DIR="$STATE/local-ca" \
+  VMCTL_SSH_GATEWAY="localhost:${VMCTL_SSH_PORT:-2222}" \
   start_java https-gateway https-gateway dev.vmctl.https.HttpsGatewayMain
 
 step "registering your SSH key as User \"me\""
@@ -144,19 +150,50 @@ for _ in $(seq 1 120); do
   running https-gateway || { tail -20 "$STATE/log/https-gateway.log" >&2; exit 1; }
   sleep 0.5
 done
-SSH="ssh -i $IDENTITY -p ${VMCTL_SSH_PORT:-2222} localhost"
+# One ssh_config for the gateway and the VMs behind it, so that the commands printed below work
+# exactly as printed (OpenSSH passes neither -i nor -o to a -J jump host; a config reaches both).
+# VM host keys are not pinned here: VMs come and go under the same names on a local platform; the
+# gateway checks each VM's published key in username routing, and `known-hosts` prints them.
+CFG="$STATE/ssh_config"
+VM_DOMAIN="${DOMAIN%%:*}"
+cat >"$CFG" <<CONFIG
+# Written by hack/local-up.sh: ssh -F $CFG …, or put "Include $CFG" in ~/.ssh/config.
+Host vmctl
+  HostName localhost
+  Port ${VMCTL_SSH_PORT:-2222}
+  IdentityFile $IDENTITY
+  IdentitiesOnly yes
+  UserKnownHostsFile $STATE/known_hosts
+  StrictHostKeyChecking accept-new
+Host *.$VM_DOMAIN
+  User vmctl
+  ProxyJump vmctl
+  IdentityFile $IDENTITY
+  IdentitiesOnly yes
+  UserKnownHostsFile /dev/null
+  StrictHostKeyChecking no
+  LogLevel ERROR
+CONFIG
+SSH="ssh -F $CFG vmctl"
+# The gateway learns of User me from its informer, a moment after the API server: wait until it
+# knows the key, so that the first printed command works at once. (Probes are not failed logins.)
+for _ in $(seq 1 60); do
+  $SSH -o BatchMode=yes -o ConnectTimeout=5 whoami 2>/dev/null | grep -qi '^user: *me$' && break
+  sleep 0.5
+done
 cat <<MSG
 
 vmctl is up: API server, operator, node daemon "local" (QEMU $( [[ "${VMCTL_KVM:-false}" == true ]] && echo "with KVM" || echo "software emulation")),
-SSH gateway on :${VMCTL_SSH_PORT:-2222}, HTTPS gateway on :${VMCTL_HTTPS_PORT:-8443} for *.${DOMAIN%%:*} (local CA: $STATE/local-ca/ca.crt).
-Your key $KEY is User "me". Try:
+SSH gateway on :${VMCTL_SSH_PORT:-2222}, HTTPS gateway on :${VMCTL_HTTPS_PORT:-8443} for *.$VM_DOMAIN (local CA: $STATE/local-ca/ca.crt).
+Your key $KEY is User "me"; $CFG names the gateway "vmctl". Try:
   $SSH new --name web                     # a VM with a real guest; waits until it runs
-  ssh -i $IDENTITY -J localhost:${VMCTL_SSH_PORT:-2222} vmctl@web hostname
-  ssh -i $IDENTITY -t -p ${VMCTL_SSH_PORT:-2222} web@localhost          # a shell in the VM through the gateway
+  ssh -F $CFG web.$VM_DOMAIN hostname     # into the VM, jumping through the gateway
+  ssh -F $CFG -t web@vmctl                # a shell in the VM, routed by the gateway
   $SSH ls
   $SSH login                              # one-time URL for https://web.$DOMAIN
   curl --cacert $STATE/local-ca/ca.crt https://web.$DOMAIN/
   $SSH help
+With "Include $CFG" in ~/.ssh/config, drop the "-F $CFG".
 The Kubernetes way (GitOps): export KUBECONFIG=$KUBECONFIG PATH=$VMCTL_KUBE_BINARIES:\$PATH
   kubectl apply -f examples/ && kubectl get vm -A
 Logs: $STATE/log/   Stop with: hack/local-down.sh (--purge also deletes state and the pool)

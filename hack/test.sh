@@ -5,6 +5,13 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$VMCTL_ROOT"
+T0=$(date +%s)
+# The last line names the failed step: CI shows only the tail of the output.
+report() {
+  local rc=${1:-$?}
+  [[ $rc -eq 0 ]] || printf '\033[31mhack/test.sh FAILED (exit %s) after %s s in step: %s\033[0m\n' "$rc" "$(($(date +%s) - T0))" "$CURRENT_STEP" >&2
+}
+trap report EXIT
 
 ensure_toolchain
 # Host tools the root-level tests use: btrfs pools, nftables rules, ping, pgrep.
@@ -31,14 +38,29 @@ step "QEMU and vhost-device-vsock"
 VMCTL_VHOST_VSOCK="$(bash hack/guest-tools.sh | tail -1)"
 export VMCTL_GUEST_KERNEL_DIR VMCTL_GUEST_IMAGE VMCTL_VHOST_VSOCK
 
-step "mvn verify"
-mvn -B -ntp verify "$@"
+step "mvn verify (every layer: unit, kube, and the root-only host and guest layers)"
+mvn -B -ntp verify -Proot-layers "$@"
 
 # The user journey on the local platform (hack/local-up.sh, real guests, both gateways), as the
 # README describes it; it stops the platform again when it started it.
 if [[ $# -eq 0 ]]; then
   step "user journey (hack/journey.sh)"
   bash hack/journey.sh
+  # vmctl as it is deployed: a real single-node Kubernetes cluster, images built from
+  # images/*/Dockerfile, kubectl apply -k manifests/overlays/local; the journey through the
+  # gateways' Services, then the node-daemon pod restart tests. cluster-down runs whatever happens.
+  step "cluster: hack/cluster-up.sh, hack/journey.sh --cluster, hack/cluster-pod-restart.sh"
+  trap 'rc=$?; bash hack/cluster-down.sh || true; report $rc' EXIT
+  t0=$(date +%s)
+  bash hack/cluster-up.sh >/dev/null
+  t1=$(date +%s)
+  bash hack/journey.sh --cluster
+  t2=$(date +%s)
+  bash hack/cluster-pod-restart.sh
+  t3=$(date +%s)
+  bash hack/cluster-down.sh
+  trap report EXIT
+  echo "cluster steps: up $((t1 - t0)) s, journey $((t2 - t1)) s, pod-restart tests $((t3 - t2)) s, down $(( $(date +%s) - t3 )) s" >&2
 else
-  step "user journey not run: Maven arguments select a subset (run hack/journey.sh by itself)"
+  step "user journeys not run: Maven arguments select a subset (run hack/journey.sh [--cluster] by itself)"
 fi

@@ -15,11 +15,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The informer-backed directory against a real API server: indexes follow every change. */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class DirectoryKubeTest {
 
   @Test

@@ -22,7 +22,8 @@ public record GatewayConfig(
     String tlsMode,
     List<Path> tlsDirs,
     Limits limits,
-    int threads) {
+    int threads,
+    String sshGateway) {
 
   public static GatewayConfig fromEnv(Map<String, String> env) {
     Limits limits =
@@ -53,7 +54,8 @@ public record GatewayConfig(
             .map(Path::of)
             .toList(),
         limits,
-        number(env, "VMCTL_THREADS", Math.max(2, Runtime.getRuntime().availableProcessors())));
+        number(env, "VMCTL_THREADS", Math.max(2, Runtime.getRuntime().availableProcessors())),
+        env.getOrDefault("VMCTL_SSH_GATEWAY", "localhost:2222"));
   }
 
   /** An IP address literal (never a name to resolve at startup), or the fallback when unset. */

@@ -124,7 +124,14 @@ final class GatewayFixture implements AutoCloseable {
     gateway =
         HttpsGateway.start(
             new HttpsGateway.Setup(
-                Domain.parse("vm.localhost"), "127.0.0.1", 0, httpBind, 0, limits, 2),
+                Domain.parse("vm.localhost"),
+                "127.0.0.1",
+                0,
+                httpBind,
+                0,
+                limits,
+                2,
+                "localhost:2222"),
             directory,
             tokens,
             new PemCertificateStore(List.of(leaf), Clock.systemUTC(), Duration.ofSeconds(1)),

@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,6 +38,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ada's, {@code {ada}} her User name.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class HostileHttpKubeTest {
   private static final Duration HEADER_TIMEOUT = Duration.ofSeconds(2);
   private static final int PER_ADDRESS = 16;

@@ -18,6 +18,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * real backend web servers standing in for VMs.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class HttpsGatewayKubeTest {
   private static GatewayFixture f;
 
@@ -95,7 +97,11 @@ class HttpsGatewayKubeTest {
 
   @Test
   void privateVmAdmitsOwnerAndEmailShareOnly() throws Exception {
-    assertThat(f.curl.get(f.fqdn("priv"), "/").status()).isEqualTo(403);
+    Curl.Response anonymous = f.curl.get(f.fqdn("priv"), "/");
+    assertThat(anonymous.status()).isEqualTo(403);
+    assertThat(anonymous.body())
+        .as("the real command, not a placeholder (issue 19)")
+        .contains("Run &#39;ssh -p 2222 localhost login&#39;");
 
     String next = "https://" + f.fqdn("priv") + "/headers";
     String token = f.login(f.ada);
@@ -380,7 +386,7 @@ class HttpsGatewayKubeTest {
   @Test
   void landingPageListsOwnAndSharedVms() throws Exception {
     Curl.Response anonymous = f.curl.get("vm.localhost", "/");
-    assertThat(anonymous.body()).contains("not signed in");
+    assertThat(anonymous.body()).contains("not signed in").contains("ssh -p 2222 localhost login");
     Curl.Response bob =
         f.curl.get("vm.localhost", "/", "-H", "Cookie: vmctl_session=" + f.session(f.bob));
     assertThat(bob.body())

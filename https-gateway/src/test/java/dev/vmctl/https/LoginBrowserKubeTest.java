@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * set for the domain → redirected to the private VM's page, which it may now see.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class LoginBrowserKubeTest {
   private static GatewayFixture f;
 

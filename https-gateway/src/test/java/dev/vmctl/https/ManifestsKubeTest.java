@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The HTTPS gateway's manifests pass a server-side dry run and grant only what it needs. */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class ManifestsKubeTest {
   private static final Path MANIFESTS =
       Path.of(System.getProperty("vmctl.repo", "..")).resolve("manifests/https-gateway");

@@ -3,7 +3,7 @@ package dev.vmctl.node;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VmPhase;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -25,7 +25,9 @@ final class HypervisorWatch implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HypervisorWatch.class);
 
   private final ScheduledExecutorService timer;
-  private final Set<String> reported = ConcurrentHashMap.newKeySet();
+
+  /** The boot (see {@link #bootOf}) whose death was reported, by VM uid. */
+  private final Map<String, String> reported = new ConcurrentHashMap<>();
 
   HypervisorWatch(
       Supplier<List<VirtualMachine>> vms,
@@ -56,7 +58,11 @@ final class HypervisorWatch implements AutoCloseable {
 
   private void check(
       VirtualMachine vm, Predicate<VirtualMachine> alive, Consumer<VirtualMachine> reconcile) {
+    // Once per death, not once per VM: keyed by the boot, so that a VM restarted before this
+    // watch saw it up again is reported when it dies again (a second crash went unnoticed until
+    // the resync otherwise).
     String uid = vm.getMetadata().getUid();
+    String boot = bootOf(vm);
     VmPhase phase = vm.getStatus() == null ? null : vm.getStatus().phase;
     boolean shouldRun =
         (phase == VmPhase.Running || phase == VmPhase.Paused)
@@ -67,13 +73,21 @@ final class HypervisorWatch implements AutoCloseable {
     }
     if (alive.test(vm)) {
       reported.remove(uid);
-    } else if (reported.add(uid)) {
+    } else if (!boot.equals(reported.put(uid, boot))) {
       log.warn(
           "{}/{}: hypervisor process is gone",
           vm.getMetadata().getNamespace(),
           vm.getMetadata().getName());
       reconcile.accept(vm);
     }
+  }
+
+  /** What tells one boot of a VM from the next: its restart count and the guest's boot id. */
+  static String bootOf(VirtualMachine vm) {
+    var status = vm.getStatus();
+    return (status == null ? "" : status.restartCount)
+        + "/"
+        + (status == null || status.guest == null ? "" : status.guest.bootId);
   }
 
   @Override

@@ -30,6 +30,16 @@ import java.util.Map;
  *     hypervisor's control socket (cloud-hypervisor's API, QEMU's QMP) and for each call on it
  * @param httpBindAddress VMCTL_HTTP_BIND_ADDRESS: the address /metrics and /healthz listen on (all
  *     addresses when empty); guests cannot reach it either way (the input filter)
+ * @param cgroupRoot VMCTL_CGROUP_ROOT: the host's cgroup root (/sys/fs/cgroup; in the DaemonSet the
+ *     host's, hostPath-mounted); each VM's processes run in {@code <parent>/<vm-id>} there. Empty:
+ *     VM cgroups off (null)
+ * @param cgroupParent VMCTL_CGROUP_PARENT: the cgroup the VM cgroups are made in (vmctl)
+ * @param vmMemoryOverhead VMCTL_VM_MEMORY_OVERHEAD: added to a VM's memory for its cgroup's memory
+ *     limit and, published in the Host, its reservation on the host: what the hypervisor and
+ *     vhost-device-vsock use beyond guest memory; by default {@link #defaultVmMemoryOverhead} of
+ *     the hypervisor
+ * @param cpuOvercommit VMCTL_CPU_OVERCOMMIT: the cluster's default vCPUs per core (1 to 32, 4 by
+ *     default), used when the Host's spec.cpuOvercommit is not set
  */
 public record NodeConfig(
     String hostName,
@@ -54,23 +64,117 @@ public record NodeConfig(
     String cloudHypervisor,
     String gatewayNamespace,
     Duration hypervisorApiTimeout,
-    String httpBindAddress) {
+    String httpBindAddress,
+    Path cgroupRoot,
+    String cgroupParent,
+    String vmMemoryOverhead,
+    int cpuOvercommit) {
+
+  /**
+   * The default VMCTL_VM_MEMORY_OVERHEAD for QEMU under software emulation, measured
+   * (docs/node-daemon.md, "VM cgroups": ~370 MiB peak beyond guest memory with a 256 MiB
+   * translation cache).
+   */
+  public static final String DEFAULT_VM_MEMORY_OVERHEAD = "512Mi";
+
+  /**
+   * The per-VM memory overhead a hypervisor needs beyond guest memory. QEMU under TCG: measured.
+   * QEMU with KVM (no translation cache) and cloud-hypervisor (a small Rust VMM): declared from
+   * their projects' figures, not measurable here (docs/node-daemon.md, "VM cgroups").
+   */
+  public static String defaultVmMemoryOverhead(String hypervisor, boolean kvm) {
+    if ("cloud-hypervisor".equals(hypervisor)) {
+      return "64Mi";
+    }
+    return kvm ? "192Mi" : DEFAULT_VM_MEMORY_OVERHEAD;
+  }
+
+  /** The default VMCTL_CPU_OVERCOMMIT: vCPUs per core (docs/operator.md, "CPU overcommit"). */
+  public static final int DEFAULT_CPU_OVERCOMMIT = 4;
+
+  public NodeConfig {
+    if (cpuOvercommit < 1 || cpuOvercommit > 32) {
+      throw new IllegalArgumentException(
+          "VMCTL_CPU_OVERCOMMIT must be a whole number of vCPUs per core from 1 to 32, not "
+              + cpuOvercommit);
+    }
+  }
+
+  /** Settings with the default CPU overcommit (tests and callers from before issue 15). */
+  public NodeConfig(
+      String hostName,
+      Path stateDir,
+      Path pool,
+      String storageDriver,
+      String hypervisor,
+      Subnet subnet,
+      String bridge,
+      String netns,
+      Path kernelDir,
+      String qemu,
+      String vhostVsock,
+      boolean kvm,
+      int reservedCpus,
+      String reservedMemory,
+      Duration heartbeat,
+      int httpPort,
+      String sshUser,
+      String lvmVolumeGroup,
+      String lvmThinPool,
+      String cloudHypervisor,
+      String gatewayNamespace,
+      Duration hypervisorApiTimeout,
+      String httpBindAddress,
+      Path cgroupRoot,
+      String cgroupParent,
+      String vmMemoryOverhead) {
+    this(
+        hostName,
+        stateDir,
+        pool,
+        storageDriver,
+        hypervisor,
+        subnet,
+        bridge,
+        netns,
+        kernelDir,
+        qemu,
+        vhostVsock,
+        kvm,
+        reservedCpus,
+        reservedMemory,
+        heartbeat,
+        httpPort,
+        sshUser,
+        lvmVolumeGroup,
+        lvmThinPool,
+        cloudHypervisor,
+        gatewayNamespace,
+        hypervisorApiTimeout,
+        httpBindAddress,
+        cgroupRoot,
+        cgroupParent,
+        vmMemoryOverhead,
+        DEFAULT_CPU_OVERCOMMIT);
+  }
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
+    String hypervisor = env.getOrDefault("VMCTL_HYPERVISOR", "qemu");
+    boolean kvm = Boolean.parseBoolean(env.getOrDefault("VMCTL_KVM", "false"));
     Path pool = Path.of(env.getOrDefault("VMCTL_STORAGE_POOL", "/var/lib/vmctl"));
     return new NodeConfig(
         env.getOrDefault("VMCTL_NODE_NAME", hostname()),
         Path.of(env.getOrDefault("VMCTL_STATE_DIR", pool.toString())),
         pool,
         env.getOrDefault("VMCTL_STORAGE_DRIVER", "btrfs"),
-        env.getOrDefault("VMCTL_HYPERVISOR", "qemu"),
+        hypervisor,
         Subnet.parse(env.getOrDefault("VMCTL_VM_SUBNET", "10.100.0.0/24")),
         env.getOrDefault("VMCTL_BRIDGE", "vmctl0"),
         env.getOrDefault("VMCTL_NETNS", ""),
         Path.of(env.getOrDefault("VMCTL_KERNEL_DIR", "/var/lib/vmctl/kernel")),
         env.getOrDefault("VMCTL_QEMU", "qemu-system-x86_64"),
         env.getOrDefault("VMCTL_VHOST_VSOCK", "vhost-device-vsock"),
-        Boolean.parseBoolean(env.getOrDefault("VMCTL_KVM", "false")),
+        kvm,
         Integer.parseInt(env.getOrDefault("VMCTL_RESERVED_CPUS", "0")),
         env.getOrDefault("VMCTL_RESERVED_MEMORY", "512Mi"),
         Duration.ofSeconds(Long.parseLong(env.getOrDefault("VMCTL_HEARTBEAT_SECONDS", "10"))),
@@ -82,7 +186,16 @@ public record NodeConfig(
         env.getOrDefault("VMCTL_GATEWAY_NAMESPACE", "vmctl-system"),
         Duration.ofSeconds(
             Long.parseLong(env.getOrDefault("VMCTL_HYPERVISOR_API_TIMEOUT_SECONDS", "5"))),
-        env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", ""));
+        env.getOrDefault("VMCTL_HTTP_BIND_ADDRESS", ""),
+        cgroupRoot(env.getOrDefault("VMCTL_CGROUP_ROOT", "/sys/fs/cgroup")),
+        env.getOrDefault("VMCTL_CGROUP_PARENT", "vmctl"),
+        env.getOrDefault("VMCTL_VM_MEMORY_OVERHEAD", defaultVmMemoryOverhead(hypervisor, kvm)),
+        Integer.parseInt(
+            env.getOrDefault("VMCTL_CPU_OVERCOMMIT", String.valueOf(DEFAULT_CPU_OVERCOMMIT))));
+  }
+
+  private static Path cgroupRoot(String value) {
+    return value.isBlank() ? null : Path.of(value);
   }
 
   private static String hostname() {

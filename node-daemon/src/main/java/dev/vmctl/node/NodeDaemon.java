@@ -1,10 +1,11 @@
 package dev.vmctl.node;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.node.host.Commands;
 import dev.vmctl.node.host.HostPublisher;
 import dev.vmctl.node.host.ProcessCommands;
+import dev.vmctl.node.host.cgroup.HostCgroups;
+import dev.vmctl.node.host.cgroup.VmCgroup;
 import dev.vmctl.node.hypervisor.CloudHypervisor;
 import dev.vmctl.node.hypervisor.Hypervisor;
 import dev.vmctl.node.hypervisor.QemuHypervisor;
@@ -13,15 +14,22 @@ import dev.vmctl.node.net.Network;
 import dev.vmctl.node.storage.LvmThinStorage;
 import dev.vmctl.node.storage.ReflinkStorage;
 import dev.vmctl.node.storage.Storage;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.config.ResolvedControllerConfiguration;
+import io.javaoperatorsdk.operator.api.config.informer.FieldSelector;
+import io.javaoperatorsdk.operator.api.config.informer.InformerConfiguration;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,8 +37,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node daemon: publishes this host's Host and reconciles the VMs labelled {@code
- * vmctl.dev/node=<host>} (and only those: the watch is filtered server-side).
+ * The node daemon: publishes this host's Host and reconciles the VMs scheduled to it, {@code
+ * status.nodeName=<host>} (and only those: the watch is filtered server-side on the CRD's
+ * selectable field).
  */
 public final class NodeDaemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeDaemon.class);
@@ -63,7 +72,9 @@ public final class NodeDaemon implements AutoCloseable {
                     .withCloseClientOnStop(false)
                     .withUseSSAToPatchPrimaryResource(false));
     operator.register(
-        reconciler, o -> o.withLabelSelector(VirtualMachine.NODE_LABEL + "=" + config.hostName()));
+        reconciler,
+        ownVmsOnly(
+            operator.getConfigurationService().getConfigurationFor(reconciler), config.hostName()));
     HostPublisher publisher =
         new HostPublisher(client, config, storage, hypervisor, reconciler::cachedVms);
     network.ensureBridge();
@@ -104,7 +115,18 @@ public final class NodeDaemon implements AutoCloseable {
     };
   }
 
+  /** The VM cgroups under the configured root, or none (logged once) when it cannot be used. */
+  static VmCgroup cgroups(NodeConfig config) {
+    long overhead =
+        Quantity.getAmountInBytes(new Quantity(config.vmMemoryOverhead())).longValueExact();
+    return HostCgroups.detect(config.cgroupRoot(), config.cgroupParent(), overhead);
+  }
+
   static Hypervisor hypervisor(NodeConfig config, Commands commands) {
+    return hypervisor(config, commands, cgroups(config));
+  }
+
+  static Hypervisor hypervisor(NodeConfig config, Commands commands, VmCgroup cgroups) {
     return switch (config.hypervisor()) {
       case "qemu" ->
           new QemuHypervisor(
@@ -114,14 +136,16 @@ public final class NodeDaemon implements AutoCloseable {
               config.kernelDir(),
               config.netns(),
               config.kvm(),
-              config.hypervisorApiTimeout());
+              config.hypervisorApiTimeout(),
+              cgroups);
       case "cloud-hypervisor" ->
           new CloudHypervisor(
               commands,
               config.cloudHypervisor(),
               config.kernelDir(),
               config.netns(),
-              config.hypervisorApiTimeout());
+              config.hypervisorApiTimeout(),
+              cgroups);
       default ->
           throw new IllegalArgumentException(
               "unknown hypervisor " + config.hypervisor() + " (cloud-hypervisor, qemu)");
@@ -153,6 +177,37 @@ public final class NodeDaemon implements AutoCloseable {
     try (OutputStream out = ex.getResponseBody()) {
       out.write(bytes);
     }
+  }
+
+  /** The field every node daemon selects its VMs on (a CRD selectable field). */
+  public static final String NODE_NAME_FIELD = "status.nodeName";
+
+  /**
+   * {@code base} with a server-side field selector {@code status.nodeName=<host>}: the informer
+   * lists and watches only this host's VMs, the way kubelet selects pods on {@code spec.nodeName}.
+   * JOSDK 5.2's configuration overrider has no field selector, so the informer configuration is
+   * rebuilt with one; everything else is kept.
+   */
+  static <P extends HasMetadata> ControllerConfiguration<P> ownVmsOnly(
+      ControllerConfiguration<P> base, String host) {
+    InformerConfiguration<P> informer =
+        InformerConfiguration.builder(base.getInformerConfig())
+            .withFieldSelector(new FieldSelector(new FieldSelector.Field(NODE_NAME_FIELD, host)))
+            .buildForController();
+    return new ResolvedControllerConfiguration<>(
+        base.getName(),
+        base.isGenerationAware(),
+        base.getAssociatedReconcilerClassName(),
+        base.getRetry(),
+        base.getRateLimiter(),
+        base.maxReconciliationInterval().orElse(null),
+        base.getFinalizerName(),
+        Map.of(), // no dependent resources
+        base.fieldManager(),
+        base.getConfigurationService(),
+        informer,
+        base.triggerReconcilerOnAllEvents(),
+        base.getWorkflowSpec().orElse(null));
   }
 
   public static void main(String[] args) throws Exception {

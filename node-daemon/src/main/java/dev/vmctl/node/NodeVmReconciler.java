@@ -1,24 +1,55 @@
 package dev.vmctl.node;
 
-import dev.vmctl.agent.client.AgentClient;
 import dev.vmctl.api.access.Ownership;
 import dev.vmctl.api.access.ShareTerms;
 import dev.vmctl.api.events.EventRecorder;
+import dev.vmctl.api.status.ConditionTypes;
 import dev.vmctl.api.status.Conditions;
 import dev.vmctl.api.status.Phases;
+import dev.vmctl.api.status.Reasons;
 import dev.vmctl.api.status.VmStatuses;
-import dev.vmctl.api.v1alpha1.RunStrategy;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
 import dev.vmctl.api.v1alpha1.VmPhase;
+import dev.vmctl.node.guest.GuestAgent;
+import dev.vmctl.node.guest.GuestAgents;
+import dev.vmctl.node.guest.VsockGuestAgents;
+import dev.vmctl.node.host.ConsoleLog;
+import dev.vmctl.node.host.ProcessCommands;
+import dev.vmctl.node.hostkeys.DebugfsRootFiles;
+import dev.vmctl.node.hostkeys.RootFiles;
 import dev.vmctl.node.hypervisor.Hypervisor;
 import dev.vmctl.node.identity.Identities;
 import dev.vmctl.node.model.AuthorizedKeys;
+import dev.vmctl.node.model.GuestSeed;
+import dev.vmctl.node.model.GuestVerdict;
+import dev.vmctl.node.model.HostObservation;
+import dev.vmctl.node.model.SeedVerdict;
+import dev.vmctl.node.model.VmIntent;
+import dev.vmctl.node.model.VmLifecycle;
 import dev.vmctl.node.model.VmPlan;
 import dev.vmctl.node.model.VmPlanner;
-import dev.vmctl.node.net.Network;
+import dev.vmctl.node.net.HostNetwork;
+import dev.vmctl.node.steps.AuthorizedKeysStep;
+import dev.vmctl.node.steps.BootRecord;
+import dev.vmctl.node.steps.BridgeStep;
+import dev.vmctl.node.steps.DataVolumeStep;
+import dev.vmctl.node.steps.GuestConfigStep;
+import dev.vmctl.node.steps.GuestSeedStep;
+import dev.vmctl.node.steps.HostKeysStep;
+import dev.vmctl.node.steps.HostStep;
+import dev.vmctl.node.steps.HypervisorStep;
+import dev.vmctl.node.steps.IdentityStep;
+import dev.vmctl.node.steps.NftablesStep;
+import dev.vmctl.node.steps.PauseStep;
+import dev.vmctl.node.steps.Remembered;
+import dev.vmctl.node.steps.RootVolumeStep;
+import dev.vmctl.node.steps.StepFailed;
+import dev.vmctl.node.steps.StepRunner;
+import dev.vmctl.node.steps.TapStep;
+import dev.vmctl.node.steps.VmPass;
 import dev.vmctl.node.storage.Storage;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -38,24 +69,26 @@ import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns each VM scheduled to this host into host state, in idempotent steps that each measure
- * before acting: identity (IP, MAC, vsock CID, recorded in status before use), volumes, TAP,
- * hypervisor process, guest configuration through the agent. Owns the vmctl.dev/node-cleanup
- * finalizer, so nothing is left behind when a VM is deleted.
+ * Turns each VM scheduled to this host into host state. A pass measures the host ({@link
+ * HostObservation}), decides purely ({@link VmLifecycle#decide}), runs the host steps that the
+ * intent needs (each measure / apply / verify, {@link HostStep}), and writes status once. No pass
+ * waits on a guest: a boot, an agent that is not up yet or a guest powering off are looked at again
+ * in a rescheduled pass. Owns the vmctl.dev/node-cleanup finalizer: a deleted VM's steps are
+ * removed in reverse order, its identity last.
  */
 // Not generation-aware: the restart annotation and our own status must trigger reconciles too.
 @ControllerConfiguration(
@@ -65,37 +98,52 @@ import org.slf4j.LoggerFactory;
 public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<VirtualMachine> {
   private static final Logger log = LoggerFactory.getLogger(NodeVmReconciler.class);
   static final Duration RESYNC = Duration.ofSeconds(15);
-  static final Duration AGENT_WAIT =
-      Duration.ofSeconds(Long.getLong("vmctl.agentWaitSeconds", 300));
   static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
-  static final Duration SSH_WAIT = Duration.ofSeconds(90);
 
   /** How long one attempt to reach the agent may take; a booting guest is tried every BOOT_POLL. */
   static final Duration AGENT_PROBE = Duration.ofSeconds(3);
 
   static final Duration BOOT_POLL = Duration.ofSeconds(1);
 
+  /** How often a seeded boot's console is read for its ready line (a file read, nothing more). */
+  static final Duration CONSOLE_POLL = Duration.ofMillis(250);
+
+  /** The pieces of host state a VM needs, in the order they are applied. */
+  public record Collaborators(
+      Storage storage,
+      HostNetwork network,
+      Hypervisor hypervisor,
+      Identities identities,
+      GuestAgents agents,
+      Clock clock,
+      StepRunner.AfterApply afterApply,
+      RootFiles rootFiles) {}
+
   private final KubernetesClient client;
   private final NodeConfig config;
-  private final Storage storage;
-  private final Network network;
   private final Hypervisor hypervisor;
-  private final Identities identities;
-  private final Map<String, String> configuredBoot = new ConcurrentHashMap<>();
-  private final Map<String, List<String>> appliedKeys = new ConcurrentHashMap<>();
+  private final GuestAgents agents;
+  private final Clock clock;
+  private final StepRunner runner;
+  private final Remembered remembered = new Remembered();
+  private final IdentityStep identity;
+  private final List<HostStep> provisioning;
+  private final HostKeysStep hostKeys;
+  private final GuestSeedStep seed;
+  private final HypervisorStep hypervisorStep;
+  private final PauseStep pause;
+  private final GuestConfigStep guestConfig;
+  private final AuthorizedKeysStep keys;
   private final GatewayKeys gatewayKeys;
   private volatile InformerEventSource<Share, VirtualMachine> shares;
   private final TimerEventSource<VirtualMachine> wakeUps =
       new TimerEventSource<>("node-wake-ups", false);
   private final HypervisorWatch watch;
   private volatile InformerEventSource<User, VirtualMachine> users;
-  private final Map<String, Instant> lastStart = new ConcurrentHashMap<>();
-  private final Map<String, Instant> configuredAt = new ConcurrentHashMap<>();
-  private final Map<String, Integer> crashes = new ConcurrentHashMap<>();
   private final Timer bootToAgent;
   private final EventRecorder events;
   private final MeterRegistry registry;
-  private final Timer provisioning;
+  private final Timer provisioningTime;
   private volatile io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache<VirtualMachine>
       cache;
 
@@ -103,18 +151,49 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       KubernetesClient client,
       NodeConfig config,
       Storage storage,
-      Network network,
+      HostNetwork network,
       Hypervisor hypervisor,
       Identities identities,
       MeterRegistry registry) {
+    this(
+        client,
+        config,
+        new Collaborators(
+            storage,
+            network,
+            hypervisor,
+            identities,
+            new VsockGuestAgents(),
+            Clock.systemUTC(),
+            StepRunner.AfterApply.NONE,
+            new DebugfsRootFiles(new ProcessCommands())),
+        registry);
+  }
+
+  public NodeVmReconciler(
+      KubernetesClient client, NodeConfig config, Collaborators host, MeterRegistry registry) {
     this.client = client;
     this.config = config;
-    this.storage = storage;
-    this.network = network;
-    this.hypervisor = hypervisor;
-    this.identities = identities;
-    this.gatewayKeys =
-        new GatewayKeys(client, config.gatewayNamespace(), RESYNC, java.time.Clock.systemUTC());
+    this.hypervisor = host.hypervisor();
+    this.agents = host.agents();
+    this.clock = host.clock();
+    this.runner = new StepRunner(host.afterApply());
+    this.identity =
+        new IdentityStep(host.identities(), config.subnet(), this::hostVmsFromApiServer);
+    this.provisioning =
+        List.of(
+            new RootVolumeStep(host.storage()),
+            new DataVolumeStep(host.storage()),
+            new BridgeStep(host.network()),
+            new NftablesStep(host.network()),
+            new TapStep(host.network()));
+    this.hostKeys = new HostKeysStep(host.storage(), host.rootFiles());
+    this.seed = new GuestSeedStep(host.storage(), host.rootFiles(), config.sshUser());
+    this.hypervisorStep = new HypervisorStep(hypervisor, host.storage(), remembered);
+    this.pause = new PauseStep(hypervisor);
+    this.guestConfig = new GuestConfigStep(remembered);
+    this.keys = new AuthorizedKeysStep(remembered, config.sshUser());
+    this.gatewayKeys = new GatewayKeys(client, config.gatewayNamespace(), RESYNC, clock);
     this.bootToAgent =
         Timer.builder("vmctl_node_boot_to_agent")
             .description("Hypervisor start to agent hello")
@@ -130,13 +209,31 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     this.watch =
         new HypervisorWatch(
             this::cachedVms,
-            vm -> hypervisor.isRunning(VmPlanner.plan(vm, config.stateDir(), config.subnet())),
+            vm -> hypervisor.isRunning(plan(vm)),
             vm -> wakeUps.scheduleOnce(ResourceID.fromResource(vm), 0),
             Long.getLong("vmctl.watchMillis", 500));
-    this.provisioning =
+    this.provisioningTime =
         Timer.builder("vmctl_node_provisioning")
             .description("Volumes and TAP for a new VM")
             .register(registry);
+  }
+
+  /** Every step, in the order applied; removed in reverse, the identity (first) last. */
+  private List<HostStep> allSteps() {
+    List<HostStep> all = new ArrayList<>();
+    all.add(identity);
+    all.addAll(provisioning);
+    all.addAll(List.of(hostKeys, seed, hypervisorStep, pause, guestConfig, keys));
+    return all;
+  }
+
+  /** The step names, in order: docs/node-daemon.md's step table, and tests that crash in each. */
+  public List<String> stepNames() {
+    return allSteps().stream().map(HostStep::name).toList();
+  }
+
+  private VmPlan plan(VirtualMachine vm) {
+    return VmPlanner.plan(vm, config.stateDir(), config.subnet());
   }
 
   private double countPhase(VmPhase phase) {
@@ -186,429 +283,526 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   public UpdateControl<VirtualMachine> reconcile(VirtualMachine vm, Context<VirtualMachine> context)
       throws Exception {
     cache = context.getPrimaryCache();
-    VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
+    Instant now = clock.instant();
     VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
-    Long generation = vm.getMetadata().getGeneration();
+    Duration next;
+    try (VmPass pass = new VmPass(vm, plan(vm), status, now, authorizedKeys(vm, now))) {
+      next = pass(pass);
+    }
+    write(vm, status); // once per pass
+    return next == null
+        ? UpdateControl.noUpdate()
+        : UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(next);
+  }
 
-    // 1. Identity, claimed and recorded before anything uses it, so it survives any crash.
-    if (!identityHeld(vm, status)) {
-      if (hypervisor.isRunning(plan)) {
-        // Another VM holds this address (a duplicate from before claims existed): it must not stay
-        // reachable under it. Stop, take a fresh identity and boot again.
-        stopGuest(plan);
+  /** One pass: measure, decide, act. Returns when to look again (null: on the next event). */
+  private Duration pass(VmPass pass) throws IOException {
+    VirtualMachineStatus status = pass.status();
+    HostObservation host = observe(pass);
+    VmIntent intent = VmLifecycle.decide(pass.vm(), pass.plan(), host);
+    if (intent.restartedAt() != null) {
+      status.restartedAt = intent.restartedAt();
+    }
+    if (intent.countRestart()) {
+      status.restartCount = (status.restartCount == null ? 0 : status.restartCount) + 1;
+    }
+    return switch (intent.power()) {
+      case CLAIM_IDENTITY -> claimIdentity(pass, host);
+      case HALT -> halt(pass);
+      case STAY_POWERED_OFF -> {
+        phase(pass, VmPhase.Stopped);
+        condition(
+            pass,
+            ConditionTypes.READY,
+            false,
+            Reasons.GUEST_POWERED_OFF,
+            "The guest powered itself off.");
+        yield null;
       }
-      Identities.Identity identity =
-          identities.reserve(vm.getMetadata().getUid(), this::hostVmsFromApiServer);
-      if (status.ipAddress != null && !status.ipAddress.equals(identity.ip())) {
-        events.warning(
-            vm,
-            "IdentityConflict",
-            "Address "
-                + status.ipAddress
-                + " or vsock CID "
-                + status.vsockCid
-                + " belongs to another VM on this host; this VM now uses "
-                + identity.ip()
-                + ".");
+      case RESTART -> restart(pass, intent);
+      case RECORD_CRASH -> recordCrash(pass, intent);
+      case BACK_OFF -> Duration.between(pass.now(), intent.notBefore());
+      case START -> start(pass, intent);
+      case AWAIT_ADMISSION -> {
+        phase(pass, VmPhase.Stopped);
+        condition(
+            pass,
+            ConditionTypes.READY,
+            false,
+            Reasons.AWAITING_ADMISSION,
+            "Waiting for the operator to grant this VM its vCPUs and memory on this host (see the"
+                + " Scheduled condition); it starts as soon as they are granted.");
+        yield null; // the grant is a status write, which is an event here
       }
-      status.ipAddress = identity.ip();
-      status.macAddress = identity.mac();
-      status.vsockCid = identity.cid();
-      Phases.set(status, VmPhase.Provisioning, Instant.now());
-      write(vm, status); // recorded before use: a crash after this reuses the same identity
-      plan = VmPlanner.plan(vm, config.stateDir(), config.subnet()); // now with the identity
-    }
+      case RUN -> run(pass, intent);
+    };
+  }
 
-    // 2. Halted: keep volumes and address, no process.
-    if (vm.getSpec().runStrategy == RunStrategy.Halted) {
-      if (hypervisor.isRunning(plan)) {
-        Phases.set(status, VmPhase.Stopping, Instant.now());
-        write(vm, status);
-        stopGuest(plan);
-      }
-      Phases.set(status, VmPhase.Stopped, Instant.now());
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Ready",
-              false,
-              "Halted",
-              "runStrategy is Halted.",
-              generation,
-              Instant.now());
-      write(vm, status);
-      return UpdateControl.noUpdate();
-    }
-
-    // 3. Volumes and network: each ensure measures first.
-    Instant provisionStart = Instant.now();
-    String root;
-    String data;
-    try {
-      root = storage.ensureRoot(plan);
-      data = storage.ensureData(plan);
-      network.ensureBridge();
-      network.ensureTap(plan.tap());
-    } catch (IOException e) {
-      // A missing image or a full pool: say so, and try again later (never a silent retry loop).
-      failed(
-          vm,
-          status,
-          "Provisioned",
-          "ProvisioningFailed",
-          "Provisioning failed: " + e.getMessage());
-      write(vm, status);
-      return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
-    }
-    if (!Conditions.isTrue(status.conditions, "Provisioned")) {
-      provisioning.record(Duration.between(provisionStart, Instant.now()));
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Provisioned",
-              true,
-              "VolumesAndNetworkReady",
-              "Root volume cloned from "
-                  + plan.image()
-                  + ", data volume and TAP "
-                  + plan.tap()
-                  + " ready.",
-              generation,
-              Instant.now());
-    }
-
-    // 4. Restart requested by annotation (kubectl rollout restart style).
-    String requested = annotation(vm, VirtualMachine.RESTARTED_AT_ANNOTATION);
+  private HostObservation observe(VmPass pass) throws IOException {
+    VmPlan plan = pass.plan();
+    Remembered.Vm vm = remembered.of(plan.id());
     boolean running = hypervisor.isRunning(plan);
-    if (requested != null && !requested.equals(status.restartedAt)) {
-      if (running) {
-        log.info("restarting {}/{} as requested at {}", plan.namespace(), plan.name(), requested);
-        events.normal(vm, "Restarting", "Restart requested at " + requested + ".");
-        Phases.set(status, VmPhase.Stopping, Instant.now());
-        write(vm, status);
-        stopGuest(plan);
-        running = false;
-        status.restartCount = (status.restartCount == null ? 0 : status.restartCount) + 1;
-      }
-      status.restartedAt = requested;
-    }
+    return new HostObservation(
+        !identity.needed(pass),
+        running,
+        BootRecord.size(plan),
+        !running && poweredOffCleanly(plan),
+        vm.lastStart != null ? vm.lastStart : BootRecord.started(plan, Instant.EPOCH),
+        vm.crashes,
+        vm.stopRequestedAt,
+        pass.now());
+  }
 
-    // 5. Hypervisor process: adopt a running one, otherwise start (crash restarts back off).
-    if (!running) {
-      // Failed: a crash already recorded, waiting out its backoff.
-      boolean wasUp =
-          status.phase == VmPhase.Running
-              || status.phase == VmPhase.Paused
-              || status.phase == VmPhase.Failed;
-      if (wasUp && crashedCleanly(plan) && vm.getSpec().runStrategy == RunStrategy.RerunOnFailure) {
-        Phases.set(status, VmPhase.Stopped, Instant.now());
-        status.conditions =
-            Conditions.set(
-                status.conditions,
-                "Ready",
-                false,
-                "GuestPoweredOff",
-                "The guest powered itself off.",
-                generation,
-                Instant.now());
-        write(vm, status);
-        return UpdateControl.noUpdate();
-      }
-      if (wasUp) {
-        // One crash counts once, however many passes wait out its backoff.
-        boolean newCrash = status.phase != VmPhase.Failed;
-        int n =
-            newCrash
-                ? crashes.merge(plan.id(), 1, Integer::sum)
-                : crashes.getOrDefault(plan.id(), 1);
-        Duration backoff = Duration.ofSeconds(Math.min(300, 1L << Math.min(8, n - 1)));
-        Instant last = lastStart.getOrDefault(plan.id(), Instant.EPOCH);
-        // In status at once, before any backoff: nobody may take a dead VM for a ready one.
-        Phases.set(status, VmPhase.Failed, Instant.now());
-        status.conditions =
-            Conditions.set(
-                status.conditions,
-                "Ready",
-                false,
-                "HypervisorExited",
-                "The hypervisor process exited unexpectedly; the VM is restarted (attempt "
-                    + n
-                    + ").",
-                generation,
-                Instant.now());
-        write(vm, status);
-        if (Instant.now().isBefore(last.plus(backoff))) {
-          return UpdateControl.<VirtualMachine>noUpdate()
-              .rescheduleAfter(Duration.between(Instant.now(), last.plus(backoff)));
-        }
-        status.restartCount = (status.restartCount == null ? 0 : status.restartCount) + 1;
-        events.warning(
-            vm,
-            "HypervisorExited",
-            "The VM stopped unexpectedly; restarting it (attempt " + n + ").");
-        log.warn(
-            "{}/{} stopped unexpectedly; restart {} (backoff {}s)",
-            plan.namespace(),
-            plan.name(),
-            n,
-            backoff.toSeconds());
-      }
-      events.normal(vm, "Starting", "Booting the guest with " + hypervisor.kind() + ".");
-      Phases.set(status, VmPhase.Starting, Instant.now());
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Ready",
-              false,
-              "Booting",
-              "The hypervisor is booting the guest.",
-              generation,
-              Instant.now());
-      write(vm, status);
-      Files.deleteIfExists(plan.consoleLog());
-      hypervisor.start(plan, root, data);
-      Files.writeString(plan.dir().resolve("booted-with"), bootedWith(plan));
-      lastStart.put(plan.id(), Instant.now());
-      configuredBoot.remove(plan.id());
-      appliedKeys.remove(plan.id());
+  /** Identity first, recorded before anything uses it: this pass ends with its status write. */
+  private Duration claimIdentity(VmPass pass, HostObservation host) throws IOException {
+    VirtualMachineStatus status = pass.status();
+    if (host.running()) {
+      // Another VM holds this address (a duplicate from before claims existed): it must not stay
+      // reachable under it. Stop at once, take a fresh identity and boot again.
+      hypervisor.stop(pass.plan(), Duration.ZERO);
     }
+    String before = status.ipAddress;
+    Long beforeCid = status.vsockCid;
+    runner.ensure(identity, pass);
+    if (before != null && !before.equals(status.ipAddress)) {
+      events.warning(
+          pass.vm(),
+          Reasons.IDENTITY_CONFLICT,
+          "Address "
+              + before
+              + " or vsock CID "
+              + beforeCid
+              + " belongs to another VM on this host; this VM now uses "
+              + status.ipAddress
+              + ".");
+    }
+    phase(pass, VmPhase.Provisioning);
+    return Duration.ZERO;
+  }
 
-    // Resize: QEMU microvm cannot hot-plug CPUs or memory, so a changed size waits for a restart.
-    String booted =
-        Files.exists(plan.dir().resolve("booted-with"))
-            ? Files.readString(plan.dir().resolve("booted-with"))
-            : bootedWith(plan);
-    if (!booted.equals(bootedWith(plan)) && hypervisor.resize(plan)) {
-      Files.writeString(plan.dir().resolve("booted-with"), bootedWith(plan));
-      booted = bootedWith(plan);
+  /** Halted: keep volumes and address, no process. */
+  private Duration halt(VmPass pass) throws IOException {
+    if (stillStopping(pass)) {
+      phase(pass, VmPhase.Stopping);
+      return BOOT_POLL;
     }
-    if (!booted.equals(bootedWith(plan))) {
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "RestartRequired",
-              true,
-              "ResizeNeedsRestart",
-              "Running with "
-                  + booted
-                  + "; the spec asks for "
-                  + bootedWith(plan)
-                  + ". "
-                  + hypervisor.kind()
-                  + " cannot apply this live: restart the VM (kubectl annotate vm "
-                  + plan.name()
-                  + " "
-                  + VirtualMachine.RESTARTED_AT_ANNOTATION
-                  + "=$(date -Iseconds) --overwrite).",
-              generation,
-              Instant.now());
-    } else if (Conditions.isTrue(status.conditions, "RestartRequired")) {
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "RestartRequired",
-              false,
-              "SizeApplied",
-              "The VM runs with the size in its spec.",
-              generation,
-              Instant.now());
-    }
+    phase(pass, VmPhase.Stopped);
+    condition(pass, ConditionTypes.READY, false, Reasons.HALTED, "runStrategy is Halted.");
+    pass.status().observedGeneration = pass.vm().getMetadata().getGeneration();
+    return null;
+  }
 
-    // 6. Paused.
-    if (Boolean.TRUE.equals(vm.getSpec().paused)) {
-      if (!hypervisor.isPaused(plan)) {
-        hypervisor.pause(plan);
-      }
-      Phases.set(status, VmPhase.Paused, Instant.now());
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              "Paused",
-              true,
-              "PausedBySpec",
-              "spec.paused is true.",
-              generation,
-              Instant.now());
-      status.observedGeneration = generation;
-      write(vm, status);
-      return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
-    } else {
-      if (hypervisor.isPaused(plan)) {
-        hypervisor.resume(plan);
-      }
-      // From the measured state, not from this pass's action: a pass that resumed the VM and
-      // then lost its status write to a conflict must not leave Paused=True behind.
-      if (Conditions.isTrue(status.conditions, "Paused")) {
-        status.conditions =
-            Conditions.set(
-                status.conditions,
-                "Paused",
-                false,
-                "Resumed",
-                "spec.paused is false.",
-                generation,
-                Instant.now());
-      }
+  /** The restart annotation (kubectl rollout restart style): stop, and start in the next pass. */
+  private Duration restart(VmPass pass, VmIntent intent) throws IOException {
+    VmPlan plan = pass.plan();
+    if (intent.countRestart()) {
+      log.info(
+          "restarting {}/{} as requested at {}",
+          plan.namespace(),
+          plan.name(),
+          intent.restartedAt());
+      events.normal(
+          pass.vm(), Reasons.RESTARTING, "Restart requested at " + intent.restartedAt() + ".");
     }
+    phase(pass, VmPhase.Stopping);
+    return stillStopping(pass) ? BOOT_POLL : Duration.ZERO;
+  }
 
-    // 7. Guest configuration through the agent, once per boot; keys whenever they change. Never
-    // waits on the guest: one short attempt per pass, and a guest still booting gets another pass
-    // in a second, so a delete or any other VM's event is never stuck behind a boot.
-    List<String> keys = authorizedKeys(vm);
-    Instant bootStarted = bootStarted(plan);
-    try (AgentClient agent =
-        AgentClient.connectHybridVsock(plan.vsockSocket(), AgentClient.AGENT_PORT, AGENT_PROBE)) {
-      AgentClient.Hello hello = agent.hello(AGENT_PROBE);
-      if (!hello.bootId().equals(configuredBoot.get(plan.id()))) {
-        bootToAgent.record(Duration.between(bootStarted, Instant.now()));
-        agent.configureNetwork(
-            status.ipAddress + "/" + plan.prefix(), plan.gateway(), List.of(), 1500, plan.mac());
-        agent.setHostname(plan.name());
-        appliedKeys.remove(plan.id()); // a new boot: install the keys again below
-        configuredBoot.put(plan.id(), hello.bootId());
-        configuredAt.put(plan.id(), Instant.now());
-        crashes.remove(plan.id());
+  /** In status at once, before any backoff: nobody may take a dead VM for a ready one. */
+  private Duration recordCrash(VmPass pass, VmIntent intent) {
+    remembered.of(pass.plan().id()).crashes = intent.crash();
+    phase(pass, VmPhase.Failed);
+    condition(
+        pass,
+        ConditionTypes.READY,
+        false,
+        Reasons.HYPERVISOR_EXITED,
+        "The hypervisor process exited unexpectedly; the VM is restarted (attempt "
+            + intent.crash()
+            + ").");
+    Duration wait = Duration.between(pass.now(), intent.notBefore());
+    return wait.isNegative() ? Duration.ZERO : wait;
+  }
+
+  private Duration start(VmPass pass, VmIntent intent) throws IOException {
+    VmPlan plan = pass.plan();
+    if (!provision(pass) || !handOver(pass)) {
+      return RESYNC;
+    }
+    if (intent.crash() > 0) {
+      events.warning(
+          pass.vm(),
+          Reasons.HYPERVISOR_EXITED,
+          "The VM stopped unexpectedly; restarting it (attempt " + intent.crash() + ").");
+      log.warn(
+          "{}/{} stopped unexpectedly; restart {} (backoff {}s)",
+          plan.namespace(),
+          plan.name(),
+          intent.crash(),
+          VmLifecycle.backoff(intent.crash()).toSeconds());
+    }
+    events.normal(pass.vm(), Reasons.STARTING, "Booting the guest with " + hypervisor.kind() + ".");
+    try {
+      runner.ensure(hypervisorStep, pass);
+    } catch (StepFailed e) {
+      failed(pass, ConditionTypes.READY, Reasons.HYPERVISOR_START_FAILED, e.getMessage());
+      return RESYNC;
+    }
+    phase(pass, VmPhase.Starting);
+    condition(
+        pass, ConditionTypes.READY, false, Reasons.BOOTING, "The hypervisor is booting the guest.");
+    return BOOT_POLL; // the agent is looked for in the next passes, never waited for
+  }
+
+  private Duration run(VmPass pass, VmIntent intent) throws IOException {
+    VirtualMachineStatus status = pass.status();
+    if (!provision(pass)) {
+      return RESYNC;
+    }
+    resize(pass, intent);
+    runner.ensure(pause, pass);
+    if (intent.paused()) {
+      phase(pass, VmPhase.Paused);
+      condition(pass, ConditionTypes.PAUSED, true, Reasons.PAUSED_BY_SPEC, "spec.paused is true.");
+      status.observedGeneration = pass.vm().getMetadata().getGeneration();
+      return RESYNC;
+    }
+    // From the measured state, not from this pass's action: a pass that resumed the VM and then
+    // lost its status write to a conflict must not leave Paused=True behind.
+    if (Conditions.isTrue(status.conditions, ConditionTypes.PAUSED)) {
+      condition(pass, ConditionTypes.PAUSED, false, Reasons.RESUMED, "spec.paused is false.");
+    }
+    return guest(pass);
+  }
+
+  /**
+   * What the guest gets in its root volume before it boots, written only while the hypervisor is
+   * down (the guest owns a mounted filesystem): the SSH host key, whose public half goes into
+   * status, and the seed (network, hostname, keys, token; decision 29). False (and a condition)
+   * when either cannot be placed.
+   */
+  private boolean handOver(VmPass pass) throws IOException {
+    try {
+      runner.ensure(hostKeys, pass);
+      runner.ensure(seed, pass);
+    } catch (StepFailed e) {
+      failed(pass, ConditionTypes.PROVISIONED, e.reason(), e.getMessage());
+      return false;
+    }
+    pass.status().sshHostKeys = HostKeysStep.published(pass.plan().dir());
+    return true;
+  }
+
+  /** Volumes and network, each step measured first; false (and a condition) when one fails. */
+  private boolean provision(VmPass pass) throws IOException {
+    Instant started = clock.instant();
+    boolean acted = false;
+    try {
+      for (HostStep step : provisioning) {
+        acted |= runner.ensure(step, pass);
+      }
+    } catch (StepFailed e) {
+      // A missing image or a full pool: say so, and try again later (never a silent retry loop).
+      failed(pass, ConditionTypes.PROVISIONED, e.reason(), e.getMessage());
+      return false;
+    }
+    if (!Conditions.isTrue(pass.status().conditions, ConditionTypes.PROVISIONED)) {
+      if (acted) {
+        provisioningTime.record(Duration.between(started, clock.instant()));
+      }
+      VmPlan plan = pass.plan();
+      condition(
+          pass,
+          ConditionTypes.PROVISIONED,
+          true,
+          Reasons.VOLUMES_AND_NETWORK_READY,
+          "Root volume cloned from "
+              + plan.image()
+              + ", data volume and TAP "
+              + plan.tap()
+              + " ready.");
+    }
+    return true;
+  }
+
+  /** A changed size is applied live where the hypervisor can; otherwise it waits for a restart. */
+  private void resize(VmPass pass, VmIntent intent) throws IOException {
+    VmPlan plan = pass.plan();
+    String wanted = VmLifecycle.size(plan);
+    String booted = BootRecord.size(plan);
+    if (intent.resize() && hypervisor.resize(plan)) {
+      BootRecord.rewrite(plan, wanted);
+      events.normal(
+          pass.vm(), Reasons.RESIZED_LIVE, "Resized live from " + booted + " to " + wanted + ".");
+      booted = wanted;
+    }
+    List<String> pending = new ArrayList<>();
+    if (booted != null && !booted.equals(wanted)) {
+      pending.add(
+          "with "
+              + booted
+              + "; the spec asks for "
+              + wanted
+              + " ("
+              + hypervisor.kind()
+              + " cannot apply this live)");
+    }
+    String bootedDisks = BootRecord.disks(plan);
+    String wantedDisks = VmLifecycle.disks(plan);
+    if (bootedDisks != null && !bootedDisks.equals(wantedDisks)) {
+      pending.add(
+          "with "
+              + bootedDisks
+              + "; the volumes have grown to "
+              + wantedDisks
+              + " (the guest grows its filesystems at boot)");
+    }
+    if (!pending.isEmpty()) {
+      condition(
+          pass,
+          ConditionTypes.RESTART_REQUIRED,
+          true,
+          Reasons.RESIZE_NEEDS_RESTART,
+          "Running "
+              + String.join(" and ", pending)
+              + ". Restart the VM to apply it: ssh <gateway> restart "
+              + plan.name()
+              + ", or kubectl annotate vm "
+              + plan.name()
+              + " "
+              + VirtualMachine.RESTARTED_AT_ANNOTATION
+              + "=$(date -Iseconds) --overwrite.");
+    } else if (Conditions.isTrue(pass.status().conditions, ConditionTypes.RESTART_REQUIRED)) {
+      condition(
+          pass,
+          ConditionTypes.RESTART_REQUIRED,
+          false,
+          Reasons.SIZE_APPLIED,
+          "The VM runs with the size in its spec.");
+    }
+  }
+
+  /**
+   * Guest configuration through the agent, once per boot; keys whenever they change. One short
+   * attempt per pass: a guest still booting gets another pass in a second, so a delete or any other
+   * VM's event is never stuck behind a boot.
+   */
+  private Duration guest(VmPass pass) throws IOException {
+    VmPlan plan = pass.plan();
+    VirtualMachineStatus status = pass.status();
+    Instant bootStarted = BootRecord.started(plan, pass.now());
+    Remembered.Vm memory = remembered.of(plan.id());
+    Optional<String> token = GuestSeedStep.token(plan.dir());
+    switch (SeedVerdict.judge(
+        status.phase,
+        token.isPresent(),
+        token.isPresent()
+            && ConsoleLog.containsLine(plan.consoleLog(), GuestSeed.readyLine(token.get())),
+        bootStarted,
+        memory.configuredAt,
+        pass.now())) {
+      case MARK_RUNNING -> {
+        running(
+            pass,
+            Reasons.SSH_READY,
+            "sshd in the guest listens with the seeded network and keys; the guest agent has"
+                + " not answered yet.");
+        return BOOT_POLL; // written now; the agent, which starts after the line, next pass
+      }
+      case WATCH_CONSOLE -> {
+        return CONSOLE_POLL;
+      }
+      case ASK_AGENT -> {}
+    }
+    try {
+      GuestAgent agent = agents.connect(plan, AGENT_PROBE);
+      pass.connected(agent);
+      pass.greeted(agent.hello());
+    } catch (IOException e) {
+      GuestVerdict verdict =
+          GuestVerdict.judge(
+              status.phase, false, false, bootStarted, memory.configuredAt, pass.now());
+      if (verdict == GuestVerdict.BOOTING) {
+        return BOOT_POLL; // still booting: look again in a moment
+      }
+      failed(
+          pass,
+          ConditionTypes.READY,
+          Reasons.AGENT_UNREACHABLE,
+          "The guest agent did not answer: " + e.getMessage());
+      return RESYNC;
+    }
+    try {
+      if (runner.ensure(guestConfig, pass)) {
+        Duration boot = Duration.between(bootStarted, pass.now());
+        bootToAgent.record(boot.isNegative() ? Duration.ZERO : boot);
         log.info(
             "{}/{} configured (boot {}), agent {} ms after the boot started",
             plan.namespace(),
             plan.name(),
-            hello.bootId(),
-            Duration.between(bootStarted, Instant.now()).toMillis());
+            pass.hello().bootId(),
+            Duration.between(bootStarted, pass.now()).toMillis());
       }
-      // Keys change without a reboot (a key added, a Share created or expired): measure, act.
-      applyKeysOrSayWhy(agent, plan, vm, keys, status, generation);
-      VirtualMachineStatus.GuestStatus guest =
-          status.guest == null ? new VirtualMachineStatus.GuestStatus() : status.guest;
-      guest.agentVersion = hello.agentVersion();
-      guest.os = hello.os();
-      guest.kernel = hello.kernel();
-      guest.hostname = hello.hostname();
-      guest.bootId = hello.bootId();
-      // The HTTPS gateway serves the guest's web port from here when spec.http.port is unset.
-      guest.listeningPorts = agent.ports().stream().distinct().sorted().toList();
-      status.guest = guest;
-      // Ready means reachable: sshd starts after the agent; give it SSH_WAIT, then go on anyway.
-      Instant configured = configuredAt.getOrDefault(plan.id(), Instant.now());
-      if (!guest.listeningPorts.contains(22)
-          && status.phase != VmPhase.Running
-          && Instant.now().isBefore(configured.plus(SSH_WAIT))) {
-        write(vm, status);
-        return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(BOOT_POLL);
-      }
-    } catch (IOException e) {
-      if (status.phase == VmPhase.Starting
-          && Instant.now().isBefore(bootStarted.plus(AGENT_WAIT))) {
-        write(vm, status); // still booting: look again in a moment
-        return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(BOOT_POLL);
-      }
-      failed(
-          vm,
-          status,
-          "Ready",
-          "AgentUnreachable",
-          "The guest agent did not answer: " + e.getMessage());
-      write(vm, status);
-      return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
+    } catch (StepFailed e) {
+      failed(pass, ConditionTypes.READY, Reasons.GUEST_CONFIGURATION_FAILED, e.getMessage());
+      return RESYNC;
     }
+    applyKeysOrSayWhy(pass);
+    GuestAgent.Hello hello = pass.hello();
+    VirtualMachineStatus.GuestStatus guest =
+        status.guest == null ? new VirtualMachineStatus.GuestStatus() : status.guest;
+    guest.agentVersion = hello.agentVersion();
+    guest.os = hello.os();
+    guest.kernel = hello.kernel();
+    guest.hostname = hello.hostname();
+    guest.bootId = hello.bootId();
+    // The HTTPS gateway serves the guest's web port from here when spec.http.port is unset.
+    guest.listeningPorts = pass.agent().listeningPorts().stream().distinct().sorted().toList();
+    status.guest = guest;
+    GuestVerdict verdict =
+        GuestVerdict.judge(
+            status.phase,
+            true,
+            guest.listeningPorts.contains(22),
+            bootStarted,
+            memory.configuredAt,
+            pass.now());
+    if (verdict == GuestVerdict.WAITING_FOR_SSH) {
+      return BOOT_POLL; // Ready means reachable: sshd starts after the agent
+    }
+    running(pass, Reasons.AGENT_CONNECTED, "The guest agent answered and the guest is configured.");
+    return RESYNC;
+  }
+
+  /** Running and Ready; the Running event once per boot, the phase timings once per VM. */
+  private void running(VmPass pass, String reason, String message) {
+    VirtualMachineStatus status = pass.status();
     boolean firstRun = status.phaseTransitions.stream().noneMatch(t -> t.phase == VmPhase.Running);
     if (status.phase != VmPhase.Running) {
-      events.normal(
-          vm, "Running", "The guest agent answered; the guest is configured and reachable.");
+      events.normal(pass.vm(), Reasons.RUNNING, message);
     }
-    Phases.set(status, VmPhase.Running, Instant.now());
+    phase(pass, VmPhase.Running);
     if (firstRun) {
-      recordPhaseTimings(vm, status);
+      recordPhaseTimings(pass.vm(), status);
     }
-    status.observedGeneration = generation;
-    status.conditions =
-        Conditions.set(
-            status.conditions,
-            "Ready",
-            true,
-            "AgentConnected",
-            "The guest agent answered and the guest is configured.",
-            generation,
-            Instant.now());
-    write(vm, status);
-    return UpdateControl.<VirtualMachine>noUpdate().rescheduleAfter(RESYNC);
-  }
-
-  /** When this VM's current boot started (the file survives daemon restarts). */
-  private static Instant bootStarted(VmPlan plan) {
-    try {
-      return Files.getLastModifiedTime(plan.dir().resolve("booted-with")).toInstant();
-    } catch (IOException e) {
-      return Instant.now();
-    }
-  }
-
-  private static String bootedWith(VmPlan plan) {
-    return plan.cpus() + " CPUs and " + (plan.memoryBytes() >> 20) + "Mi";
+    status.observedGeneration = pass.vm().getMetadata().getGeneration();
+    condition(pass, ConditionTypes.READY, true, reason, message);
   }
 
   /**
    * A guest that refuses the keys (a full disk, a broken image) must not hold the VM in Starting:
    * the VM goes on with a KeysApplied=False condition and one Warning event saying why.
    */
-  private void applyKeysOrSayWhy(
-      AgentClient agent,
-      VmPlan plan,
-      VirtualMachine vm,
-      List<String> keys,
-      VirtualMachineStatus status,
-      Long generation)
-      throws IOException {
+  private void applyKeysOrSayWhy(VmPass pass) throws IOException {
     try {
-      applyKeys(agent, plan, vm, keys);
-      if (Conditions.find(status.conditions, "KeysApplied").isPresent()) {
-        status.conditions =
-            Conditions.set(
-                status.conditions,
-                "KeysApplied",
-                true,
-                "Installed",
-                keys.size() + " SSH keys are installed.",
-                generation,
-                Instant.now());
+      if (runner.ensure(keys, pass)) {
+        log.info(
+            "{}/{}: {} authorised keys installed",
+            pass.plan().namespace(),
+            pass.plan().name(),
+            pass.keys().size());
       }
-    } catch (AgentClient.AgentError e) {
-      failed(
-          vm,
-          status,
-          "KeysApplied",
-          "KeysRejected",
-          "The guest refused the SSH keys: " + e.getMessage());
+      if (Conditions.find(pass.status().conditions, ConditionTypes.KEYS_APPLIED).isPresent()) {
+        condition(
+            pass,
+            ConditionTypes.KEYS_APPLIED,
+            true,
+            Reasons.KEYS_INSTALLED,
+            pass.keys().size() + " SSH keys are installed.");
+      }
+    } catch (StepFailed e) {
+      failed(pass, ConditionTypes.KEYS_APPLIED, e.reason(), e.getMessage());
     }
+  }
+
+  /** A phase change, at the time it happens (a pass may provision for seconds before it). */
+  private void phase(VmPass pass, VmPhase phase) {
+    Phases.set(pass.status(), phase, clock.instant());
+  }
+
+  private void condition(VmPass pass, String type, boolean value, String reason, String message) {
+    pass.status().conditions =
+        Conditions.set(
+            pass.status().conditions,
+            type,
+            value,
+            reason,
+            message,
+            pass.vm().getMetadata().getGeneration(),
+            clock.instant());
   }
 
   /**
    * A failure as a condition ({@code type}=False with {@code reason}) and one Warning event per
    * reason: a failure that persists over many passes does not repeat its event.
    */
-  private void failed(
-      VirtualMachine vm, VirtualMachineStatus status, String type, String reason, String message) {
-    if (!Conditions.sameReason(status.conditions, type, reason)) {
-      events.warning(vm, reason, message);
+  private void failed(VmPass pass, String type, String reason, String message) {
+    if (!Conditions.sameReason(pass.status().conditions, type, reason)) {
+      events.warning(pass.vm(), reason, message);
     }
-    status.conditions =
-        Conditions.set(
-            status.conditions,
-            type,
-            false,
-            reason,
-            message,
-            vm.getMetadata().getGeneration(),
-            Instant.now());
+    condition(pass, type, false, reason, message);
   }
 
-  /** Installs the keys when they differ from what this boot last got. */
-  private void applyKeys(AgentClient agent, VmPlan plan, VirtualMachine vm, List<String> keys)
-      throws IOException {
-    if (!keys.equals(appliedKeys.get(plan.id()))) {
-      agent.setAuthorizedKeys(config.sshUser(), keys);
-      appliedKeys.put(plan.id(), keys);
-      log.info("{}/{}: {} authorised keys installed", plan.namespace(), plan.name(), keys.size());
+  /**
+   * Whether the guest is still on its way down. Asks it to power off through the agent once and
+   * gives it the grace period over later passes; a guest whose agent does not answer would not
+   * power off either, and one past its grace is stopped at once. Never waits.
+   */
+  private boolean stillStopping(VmPass pass) throws IOException {
+    VmPlan plan = pass.plan();
+    Remembered.Vm memory = remembered.of(plan.id());
+    if (!hypervisor.isRunning(plan)) {
+      memory.stopRequestedAt = null;
+      return false;
     }
+    if (memory.stopRequestedAt == null) {
+      try (GuestAgent agent = agents.connect(plan, AGENT_PROBE)) {
+        agent.shutdown();
+        memory.stopRequestedAt = pass.now();
+        log.info("{}/{}: asked the guest to power off", plan.namespace(), plan.name());
+        return true;
+      } catch (IOException e) {
+        log.info(
+            "{}: agent shutdown not possible ({}); stopping the hypervisor",
+            plan.name(),
+            e.getMessage());
+      }
+    } else if (pass.now().isBefore(memory.stopRequestedAt.plus(SHUTDOWN_GRACE))) {
+      return true;
+    }
+    hypervisor.stop(plan, Duration.ZERO);
+    memory.stopRequestedAt = null;
+    memory.forgetBoot();
+    return hypervisor.isRunning(plan);
+  }
+
+  @Override
+  public DeleteControl cleanup(VirtualMachine vm, Context<VirtualMachine> context)
+      throws Exception {
+    Instant now = clock.instant();
+    VmPlan plan = plan(vm);
+    if (vm.getStatus() != null && vm.getStatus().phase != VmPhase.Terminating) {
+      log.info("cleaning up {}/{}", plan.namespace(), plan.name());
+      VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
+      Phases.set(status, VmPhase.Terminating, now);
+      try {
+        write(vm, status);
+      } catch (RuntimeException e) {
+        // best effort; the cleanup itself matters
+      }
+    }
+    VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
+    try (VmPass pass = new VmPass(vm, plan, status, now, List.of())) {
+      if (stillStopping(pass)) {
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(BOOT_POLL);
+      }
+      List<HostStep> steps = allSteps();
+      runner.removeAll(steps.subList(1, steps.size()), pass); // hypervisor, TAP, volumes …
+      deleteTree(plan.dir());
+      identity.remove(pass); // last: nothing uses the address any more
+    }
+    remembered.forget(plan.id());
+    return DeleteControl.defaultDelete();
   }
 
   /** The User that owns the VM (Ownership: the one whose namespace holds it), if any. */
@@ -629,11 +823,10 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     return Ownership.ownerAmong(vm, candidates).orElse(null);
   }
 
-  private List<String> authorizedKeys(VirtualMachine vm) {
+  private List<String> authorizedKeys(VirtualMachine vm, Instant now) {
     User ownerUser = owner(vm);
     List<User> sharedWith = new ArrayList<>();
     if (shares != null && users != null) {
-      Instant now = Instant.now();
       Set<String> emails =
           shares
               .list(
@@ -698,7 +891,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
   }
 
   /** A guest that powered itself off leaves this line on the serial console. */
-  private static boolean crashedCleanly(VmPlan plan) {
+  private static boolean poweredOffCleanly(VmPlan plan) {
     try {
       return Files.exists(plan.consoleLog())
           && Files.readString(plan.consoleLog()).contains("reboot: Power down");
@@ -707,77 +900,12 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     }
   }
 
-  /**
-   * Asks the guest to power off through the agent and gives it the grace period; a guest whose
-   * agent does not answer would not power off either, so the hypervisor is stopped at once.
-   */
-  private void stopGuest(VmPlan plan) throws IOException {
-    Duration grace = Duration.ZERO;
-    try (AgentClient agent =
-        AgentClient.connectHybridVsock(
-            plan.vsockSocket(), AgentClient.AGENT_PORT, Duration.ofSeconds(3))) {
-      agent.shutdown();
-      grace = SHUTDOWN_GRACE;
-    } catch (IOException e) {
-      log.info(
-          "{}: agent shutdown not possible ({}); stopping the hypervisor",
-          plan.name(),
-          e.getMessage());
-    }
-    hypervisor.stop(plan, grace);
-    configuredBoot.remove(plan.id());
-    appliedKeys.remove(plan.id());
-  }
-
-  @Override
-  public DeleteControl cleanup(VirtualMachine vm, Context<VirtualMachine> context)
-      throws Exception {
-    VmPlan plan = VmPlanner.plan(vm, config.stateDir(), config.subnet());
-    log.info("cleaning up {}/{}", plan.namespace(), plan.name());
-    if (vm.getStatus() != null && vm.getStatus().phase != VmPhase.Terminating) {
-      VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
-      Phases.set(status, VmPhase.Terminating, Instant.now());
-      try {
-        write(vm, status);
-      } catch (RuntimeException e) {
-        // best effort; the cleanup itself matters
-      }
-    }
-    if (hypervisor.isRunning(plan)) {
-      stopGuest(plan);
-    } else {
-      hypervisor.stop(plan, Duration.ZERO); // ends a leftover vhost-device-vsock too
-    }
-    network.removeTap(plan.tap());
-    storage.remove(plan);
-    deleteTree(plan.dir());
-    identities.release(vm.getMetadata().getUid()); // last: nothing uses the address any more
-    configuredBoot.remove(plan.id());
-    appliedKeys.remove(plan.id());
-    lastStart.remove(plan.id());
-    configuredAt.remove(plan.id());
-    crashes.remove(plan.id());
-    return DeleteControl.defaultDelete();
-  }
-
-  /**
-   * Whether the identity in status is this VM's claim (adopting one recorded before claims
-   * existed). False when it has none, or when another VM holds its address or CID.
-   */
-  private boolean identityHeld(VirtualMachine vm, VirtualMachineStatus status) throws IOException {
-    return status.ipAddress != null
-        && status.macAddress != null
-        && status.vsockCid != null
-        && config.subnet().contains(status.ipAddress)
-        && identities.adopt(vm.getMetadata().getUid(), status.ipAddress, status.vsockCid);
-  }
-
   /** This host's VMs from the API server itself: the informer cache may lag behind a claim. */
   private List<Identities.Holder> hostVmsFromApiServer() {
     return client
         .resources(VirtualMachine.class)
         .inAnyNamespace()
-        .withLabel(VirtualMachine.NODE_LABEL, config.hostName())
+        .withField(NodeDaemon.NODE_NAME_FIELD, config.hostName())
         .list()
         .getItems()
         .stream()
@@ -798,11 +926,6 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     VirtualMachine updated = client.resource(vm).updateStatus();
     vm.getMetadata().setResourceVersion(updated.getMetadata().getResourceVersion());
     vm.setStatus(VmStatuses.copy(status));
-  }
-
-  private static String annotation(VirtualMachine vm, String key) {
-    Map<String, String> a = vm.getMetadata().getAnnotations();
-    return a == null ? null : a.get(key);
   }
 
   private static void deleteTree(Path dir) throws IOException {

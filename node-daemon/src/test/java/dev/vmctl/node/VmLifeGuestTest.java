@@ -30,6 +30,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -43,6 +44,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(KubeApiServerExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Tag("guest")
+@Tag("kube")
 class VmLifeGuestTest {
   static final Duration BOOT = Duration.ofMinutes(Long.getLong("vmctl.bootMinutes", 5));
   Path dir;
@@ -80,7 +83,8 @@ class VmLifeGuestTest {
     dir = Files.createTempDirectory("vmctl-life-");
     pool = dir.resolve("pool");
     Files.createDirectories(pool);
-    run("truncate", "-s", "8G", dir.resolve("pool.img").toString());
+    // Sparse: the scheduler reserves each VM's root (10Gi default) + data volume (issue 15).
+    run("truncate", "-s", "64G", dir.resolve("pool.img").toString());
     run("mkfs.btrfs", "-q", dir.resolve("pool.img").toString());
     run("mount", "-o", "loop", dir.resolve("pool.img").toString(), pool.toString());
     Files.createDirectories(pool.resolve("images"));
@@ -128,7 +132,10 @@ class VmLifeGuestTest {
             "cloud-hypervisor",
             env.namespace(),
             java.time.Duration.ofSeconds(5),
-            "");
+            "",
+            Path.of("/sys/fs/cgroup"),
+            "vmctl-life-" + suffix, // the VMs' cgroups, under a parent of this test's own
+            NodeConfig.DEFAULT_VM_MEMORY_OVERHEAD);
     this.config = config;
     this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);
@@ -172,6 +179,36 @@ class VmLifeGuestTest {
     if (dir != null) {
       succeeds("rm", "-rf", dir.toString());
     }
+    if (config != null) {
+      // rmdir: the VMs' cgroups are gone with their VMs (asserted above), unless a test failed
+      // before its delete; their processes were killed just now.
+      try (var hierarchies = Files.list(config.cgroupRoot())) {
+        for (Path parent : hierarchies.map(h -> h.resolve(config.cgroupParent())).toList()) {
+          if (Files.isDirectory(parent)) {
+            try (var children = Files.list(parent)) {
+              for (Path vm : children.filter(Files::isDirectory).toList()) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> rmdir(vm));
+              }
+            }
+            Files.delete(parent);
+          }
+        }
+      }
+    }
+  }
+
+  static boolean rmdir(Path cgroup) {
+    try {
+      Files.deleteIfExists(cgroup);
+      return true;
+    } catch (IOException e) {
+      return false; // busy until its killed processes have exited
+    }
+  }
+
+  /** The VM's cgroup in the v1 memory hierarchy (this machine's kind: docs/node-daemon.md). */
+  Path memoryCgroup(String id) {
+    return config.cgroupRoot().resolve("memory").resolve(config.cgroupParent()).resolve(id);
   }
 
   String current = "life";
@@ -217,6 +254,12 @@ class VmLifeGuestTest {
   static boolean readyRunning(VirtualMachine vm) {
     return vm.getStatus().phase == VmPhase.Running
         && Conditions.isTrue(vm.getStatus().conditions, "Ready");
+  }
+
+  /** Running, and the guest agent has answered this boot (status.guest is this boot's). */
+  static boolean agentConnected(VirtualMachine vm) {
+    return readyRunning(vm)
+        && Conditions.sameReason(vm.getStatus().conditions, "Ready", "AgentConnected");
   }
 
   String ssh(String ip, String command) throws Exception {
@@ -297,6 +340,13 @@ class VmLifeGuestTest {
         Duration.between(created, Instant.now()).toMillis());
     String ip = running.getStatus().ipAddress;
     assertThat(Subnet.parse("10.124.0.0/24").contains(ip)).isTrue();
+    // Running means SSH works, with /data mounted, whether or not the agent has answered yet: the
+    // network, hostname and keys were seeded before boot (decision 29).
+    System.out.printf(
+        "node daemon: Running with Ready reason %s%n",
+        Conditions.find(running.getStatus().conditions, "Ready").orElseThrow().getReason());
+    assertThat(ssh(ip, "hostname; findmnt -n -o SOURCE /data | wc -l")).isEqualTo("life\n1\n");
+    running = awaitVm(VmLifeGuestTest::agentConnected);
     assertThat(running.getMetadata().getFinalizers()).contains(VirtualMachine.NODE_FINALIZER);
     assertThat(running.getStatus().guest.os).contains("Debian");
     String id = VmPlanner.id(running);
@@ -304,7 +354,6 @@ class VmLifeGuestTest {
     assertThat(vmDir.resolve("root.img")).exists();
     assertThat(vmDir.resolve("data.img")).exists();
     assertThat(succeeds("ip", "-n", netns, "link", "show", "vt" + id)).isTrue();
-    assertThat(ssh(ip, "hostname; findmnt -n -o SOURCE /data | wc -l")).isEqualTo("life\n1\n");
     String firstBoot = running.getStatus().guest.bootId;
     guestStopsAtTheHostButEgressWorks(ip);
 
@@ -359,6 +408,9 @@ class VmLifeGuestTest {
 
     // The hypervisor dies: runStrategy Always brings the VM back.
     long pid = Long.parseLong(Files.readString(vmDir.resolve("qemu.pid")).trim());
+    assertThat(Files.readAllLines(memoryCgroup(id).resolve("cgroup.procs")))
+        .as("QEMU and vhost-device-vsock run in the VM's cgroup")
+        .contains("" + pid, Files.readString(vmDir.resolve("vhost.pid")).trim());
     run("kill", "-9", Long.toString(pid));
     VirtualMachine back =
         awaitVm(
@@ -442,6 +494,35 @@ class VmLifeGuestTest {
     assertThat(vmDir.resolve("data.img")).exists();
     assertThat(halted.getStatus().ipAddress).isEqualTo(ip);
 
+    // Issue 15: stopped for good, it gives back its vCPUs and memory and keeps host and disks;
+    // asked to run again, the operator grants them on the same host and the node daemon boots it.
+    VirtualMachine released = awaitVm(v -> !dev.vmctl.api.status.Admission.granted(v.getStatus()));
+    assertThat(released.getStatus().nodeName).isEqualTo(host);
+    assertThat(released.getStatus().allocated.disk).isEqualTo("2Gi");
+    await() // the host counts no vCPU for it from its next heartbeat
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                client.resources(Host.class).withName(host).get().getStatus().allocated.cpus == 0);
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName("life")
+        .edit(
+            v -> {
+              v.getSpec().runStrategy = dev.vmctl.api.v1alpha1.RunStrategy.Always;
+              return v;
+            });
+    VirtualMachine again = awaitVm(VmLifeGuestTest::readyRunning);
+    assertThat(again.getStatus().allocated.cpus)
+        .as("granted again at its maximum")
+        .isEqualTo(
+            again.getSpec().maxCpus != null ? again.getSpec().maxCpus : again.getSpec().cpus);
+    assertThat(again.getStatus().ipAddress).isEqualTo(ip);
+    assertThat(Conditions.sameReason(again.getStatus().conditions, "Scheduled", "Admitted"))
+        .isTrue();
+    assertThat(ssh(ip, "echo back")).isEqualTo("back\n");
+
     // The node daemon told the story in Events.
     assertThat(client.v1().events().inNamespace(ns).list().getItems())
         .extracting(e -> e.getReason())
@@ -456,6 +537,7 @@ class VmLifeGuestTest {
     assertThat(succeeds("pgrep", "-f", vmDir.resolve("vhost.sock").toString()))
         .as("no vhost-device-vsock left")
         .isFalse();
+    assertThat(memoryCgroup(id)).as("VM cgroup removed").doesNotExist();
   }
 
   VirtualMachine create(String name) throws IOException {
@@ -492,6 +574,9 @@ class VmLifeGuestTest {
         .isEqualTo(qemuPid);
     assertThat(adopted.getStatus().restartCount).as("adoption is not a restart").isNull();
     assertThat(run("pgrep", "-c", "-f", "vmctl-" + id).trim()).isEqualTo("1");
+    assertThat(Files.readAllLines(memoryCgroup(id).resolve("cgroup.procs")))
+        .as("the adopted QEMU is still in its VM cgroup")
+        .contains(qemuPid);
 
     // Deleting a VM that is still being provisioned converges to nothing left.
     create("doomed");
@@ -537,6 +622,7 @@ class VmLifeGuestTest {
     e.put("VMCTL_HTTP_PORT", "0");
     e.put("VMCTL_HEARTBEAT_SECONDS", "2");
     e.put("VMCTL_RESERVED_MEMORY", "256Mi");
+    e.put("VMCTL_CGROUP_PARENT", config.cgroupParent());
     Process external = pb.start();
     try {
       create("killed");
@@ -567,5 +653,113 @@ class VmLifeGuestTest {
         daemon = NodeDaemon.start(server.adminClient(), config);
       }
     }
+  }
+
+  /**
+   * Issue 15 items 3 and 4 in a real guest: sshd serves exactly the host key the node daemon
+   * published (made on the host, written into the volume; the guest generated none), the same key
+   * after a restart; the root filesystem grows to its volume (grown here by the test, as the host
+   * does for spec.rootDisk); /data is writable by vmctl.
+   */
+  @Test
+  void sshdServesThePublishedHostKeyAndTheRootFillsItsVolume() throws Exception {
+    current = "keys";
+    VirtualMachine vm = new VirtualMachine();
+    vm.getMetadata().setName("keys");
+    vm.getMetadata().setNamespace(ns);
+    vm.setSpec(new VirtualMachineSpec());
+    vm.getSpec().cpus = 1;
+    vm.getSpec().memory = "768Mi";
+    vm.getSpec().disk = "2Gi";
+    vm.getSpec().sshKeys = List.of(Files.readString(dir.resolve("id_ed25519.pub")).trim());
+    client.resource(vm).create();
+    VirtualMachine running = awaitVm(VmLifeGuestTest::agentConnected);
+    String ip = running.getStatus().ipAddress;
+    List<String> published = running.getStatus().sshHostKeys;
+    assertThat(published).hasSize(1);
+    assertThat(published.get(0)).startsWith("ssh-ed25519 AAAA");
+    assertThat(io.fabric8.kubernetes.client.utils.Serialization.asYaml(running))
+        .doesNotContain("PRIVATE KEY");
+    assertThat(servedHostKeys(ip)).containsExactlyElementsOf(published);
+    assertThat(sshPinned(ip, published, "echo pinned")).isEqualTo("pinned\n");
+    assertThat(
+            ssh(
+                ip,
+                "ls /etc/ssh/ | grep ^ssh_host_;"
+                    + " systemctl show -p ConditionResult --value vmctl-hostkey-fallback"))
+        .as("only the host's key, and the guest's fallback did not run")
+        .isEqualTo("ssh_host_ed25519_key\nssh_host_ed25519_key.pub\nno\n");
+    assertThat(ssh(ip, "touch /data/by-vmctl && stat -c %U /data/by-vmctl /data"))
+        .isEqualTo("vmctl\nvmctl\n");
+
+    // Stopped (volumes kept), the root volume grown on the host, started again.
+    setRunStrategy("keys", dev.vmctl.api.v1alpha1.RunStrategy.Halted);
+    awaitVm(v -> v.getStatus().phase == VmPhase.Stopped);
+    Path root = pool.resolve("vms").resolve(VmPlanner.id(running)).resolve("root.img");
+    long grown = Math.max(Files.size(root), 6L << 30) + (1L << 30);
+    run("truncate", "-s", Long.toString(grown), root.toString());
+    setRunStrategy("keys", dev.vmctl.api.v1alpha1.RunStrategy.Always);
+    String firstBoot = running.getStatus().guest.bootId;
+    VirtualMachine again =
+        awaitVm(v -> readyRunning(v) && !firstBoot.equals(v.getStatus().guest.bootId));
+    assertThat(again.getStatus().sshHostKeys).isEqualTo(published);
+    assertThat(servedHostKeys(ip)).containsExactlyElementsOf(published);
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .ignoreExceptions()
+        .until(() -> ssh(ip, "systemctl is-active vmctl-growroot").equals("active\n"));
+    long volume = Files.size(root); // the host may have grown it further (spec.rootDisk)
+    String sizes =
+        ssh(
+            ip,
+            "sudo dumpe2fs -h $(findmnt -no SOURCE /) 2>/dev/null"
+                + " | awk '/^Block count:/{c=$3} /^Block size:/{s=$3} END{printf \"%.0f\\n\", c*s}';"
+                + " sudo blockdev --getsize64 $(findmnt -no SOURCE /)");
+    assertThat(sizes).isEqualTo(volume + "\n" + volume + "\n");
+    assertThat(ssh(ip, "df -B1M --output=avail / | tail -1").trim())
+        .as("free space on / in MiB")
+        .satisfies(free -> assertThat(Long.parseLong(free)).isGreaterThan(5L << 10));
+    assertThat(ssh(ip, "cat /data/by-vmctl; touch /data/again && echo ok")).isEqualTo("ok\n");
+    client.resources(VirtualMachine.class).inNamespace(ns).withName("keys").delete();
+    await().atMost(Duration.ofSeconds(90)).until(() -> vm() == null);
+    assertThat(pool.resolve("vms").resolve(VmPlanner.id(running))).doesNotExist();
+  }
+
+  void setRunStrategy(String name, dev.vmctl.api.v1alpha1.RunStrategy strategy) {
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(ns)
+        .withName(name)
+        // A merge patch carries no resourceVersion: the daemon's status writes cannot conflict.
+        .patch(
+            io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+            "{\"spec\":{\"runStrategy\":\"" + strategy.name() + "\"}}");
+  }
+
+  /** The host keys the VM's sshd presents, as "type base64" lines (ssh-keyscan, from the host). */
+  List<String> servedHostKeys(String ip) throws IOException {
+    String scan = run("ip", "netns", "exec", netns, "ssh-keyscan", "-T", "20", ip);
+    return scan.lines()
+        .filter(l -> !l.startsWith("#") && !l.isBlank())
+        .map(l -> l.split("\\s+"))
+        .map(f -> f[1] + " " + f[2])
+        .sorted()
+        .toList();
+  }
+
+  /** ssh with strict host key checking against a known_hosts of the published keys only. */
+  String sshPinned(String ip, List<String> published, String command) throws Exception {
+    Path knownHosts = Files.createTempFile(dir, "known_hosts", "");
+    Files.write(knownHosts, published.stream().map(k -> ip + " " + k).toList());
+    String[] argv = sshCommand(key, ip, command);
+    for (int i = 0; i < argv.length; i++) {
+      if (argv[i].equals("StrictHostKeyChecking=no")) {
+        argv[i] = "StrictHostKeyChecking=yes";
+      } else if (argv[i].equals("UserKnownHostsFile=/dev/null")) {
+        argv[i] = "UserKnownHostsFile=" + knownHosts;
+      }
+    }
+    return run(argv);
   }
 }

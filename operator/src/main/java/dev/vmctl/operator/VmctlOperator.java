@@ -1,6 +1,8 @@
 package dev.vmctl.operator;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.vmctl.api.events.EventRecorder;
+import dev.vmctl.operator.hosts.HostLossReconciler;
 import dev.vmctl.operator.quota.QuotaReconciler;
 import dev.vmctl.operator.scheduling.Ledger;
 import dev.vmctl.operator.scheduling.VmReconciler;
@@ -33,6 +35,7 @@ public final class VmctlOperator implements AutoCloseable {
 
   private final Operator operator;
   private final VmReconciler vms;
+  private final EventRecorder events;
   private final HttpServer http;
   private final AtomicBoolean leader = new AtomicBoolean();
   private final AtomicBoolean lostLeadership = new AtomicBoolean();
@@ -86,11 +89,17 @@ public final class VmctlOperator implements AutoCloseable {
                     .withCloseClientOnStop(false)
                     .withUseSSAToPatchPrimaryResource(false));
     Ledger ledger = new Ledger();
-    this.vms = new VmReconciler(client, config, ledger, clock, registry, lostLeadership::get);
+    this.events = new EventRecorder(client, "vmctl-operator", clock);
+    this.vms =
+        new VmReconciler(client, config, ledger, clock, registry, events, lostLeadership::get);
     operator.register(vms, o -> o.withItemStore(new TrimmingItemStore<>()));
+    operator.register(
+        new HostLossReconciler(
+            client, config.heartbeatGrace(), clock, events, lostLeadership::get, vms::vmsOn),
+        o -> o.withItemStore(new TrimmingItemStore<>()));
     operator.register(new QuotaReconciler(), o -> o.withItemStore(new TrimmingItemStore<>()));
     operator.register(
-        new UserReconciler(config, clock), o -> o.withItemStore(new TrimmingItemStore<>()));
+        new UserReconciler(config, clock, events), o -> o.withItemStore(new TrimmingItemStore<>()));
     operator.register(
         new ShareReconciler(config, clock), o -> o.withItemStore(new TrimmingItemStore<>()));
     this.http =
@@ -179,8 +188,8 @@ public final class VmctlOperator implements AutoCloseable {
       return;
     }
     watchdog.close();
-    vms.stop();
     operator.stop();
+    events.close();
     http.stop(0);
   }
 

@@ -1,5 +1,6 @@
 package dev.vmctl.operator;
 
+import dev.vmctl.api.status.Admission;
 import dev.vmctl.api.v1alpha1.Host;
 import dev.vmctl.api.v1alpha1.ResourceAmounts;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
@@ -17,7 +18,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Stands in for the node daemons in operator tests: publishes Hosts with a heartbeat and marks VMs
- * scheduled to them Running. Heartbeats can be stopped to simulate host loss.
+ * scheduled to them Running (selected server-side on {@code status.nodeName}, as the node daemon
+ * selects them). Like the node daemon it stops Halted VMs (phase Stopped) and starts a stopped VM
+ * again only once the operator granted it CPU and memory ({@link Admission}). Heartbeats can be
+ * stopped to simulate host loss.
  */
 final class FakeNodeDaemon implements AutoCloseable {
   private final KubernetesClient client;
@@ -25,12 +29,55 @@ final class FakeNodeDaemon implements AutoCloseable {
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
   private final java.util.Set<String> silent = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  private final boolean runsVms;
+  private final int cpuOvercommit;
+  private final String vmMemoryOverhead;
+
+  /**
+   * Hosts of {@code cores} cores at {@code cpuOvercommit} vCPUs per core, each VM costing {@code
+   * vmMemoryOverhead} beyond its memory: what the node daemon publishes.
+   */
+  static FakeNodeDaemon overcommitted(
+      KubernetesClient client,
+      Map<String, Map<String, String>> hostLabels,
+      int cores,
+      int cpuOvercommit,
+      String memory,
+      String vmMemoryOverhead) {
+    return new FakeNodeDaemon(
+        client, hostLabels, cores, memory, true, cpuOvercommit, vmMemoryOverhead);
+  }
+
   FakeNodeDaemon(
       KubernetesClient client,
       Map<String, Map<String, String>> hostLabels,
       int cpus,
       String memory) {
+    this(client, hostLabels, cpus, memory, true);
+  }
+
+  /** With {@code runsVms} false it only publishes Hosts and writes nothing to VMs. */
+  FakeNodeDaemon(
+      KubernetesClient client,
+      Map<String, Map<String, String>> hostLabels,
+      int cpus,
+      String memory,
+      boolean runsVms) {
+    this(client, hostLabels, cpus, memory, runsVms, 1, null);
+  }
+
+  private FakeNodeDaemon(
+      KubernetesClient client,
+      Map<String, Map<String, String>> hostLabels,
+      int cpus,
+      String memory,
+      boolean runsVms,
+      int cpuOvercommit,
+      String vmMemoryOverhead) {
     this.client = client;
+    this.runsVms = runsVms;
+    this.cpuOvercommit = cpuOvercommit;
+    this.vmMemoryOverhead = vmMemoryOverhead;
     this.hosts = List.copyOf(hostLabels.keySet());
     for (var e : hostLabels.entrySet()) {
       Host host = new Host();
@@ -53,7 +100,9 @@ final class FakeNodeDaemon implements AutoCloseable {
               }
             }
           }
-          markScheduledVmsRunning();
+          if (runsVms) {
+            markScheduledVmsRunning();
+          }
         },
         500,
         500,
@@ -77,7 +126,9 @@ final class FakeNodeDaemon implements AutoCloseable {
             h -> {
               Host.Status s = h.getStatus() == null ? new Host.Status() : h.getStatus();
               s.capacity = new ResourceAmounts(cpus, memory, "1Ti");
-              s.allocatable = new ResourceAmounts(cpus, memory, "1Ti");
+              s.cpuOvercommit = cpuOvercommit;
+              s.allocatable = new ResourceAmounts(cpus * cpuOvercommit, memory, "1Ti");
+              s.vmMemoryOverhead = vmMemoryOverhead;
               s.heartbeatTime = now;
               s.images = List.of("debian-12");
               s.hypervisor = new Host.Hypervisor();
@@ -105,17 +156,18 @@ final class FakeNodeDaemon implements AutoCloseable {
           client
               .resources(VirtualMachine.class)
               .inAnyNamespace()
-              .withLabel(VirtualMachine.NODE_LABEL, host)
+              .withField("status.nodeName", host) // the CRD's selectable field, as node daemons do
               .list()
               .getItems()) {
-        if (vm.getStatus() != null && vm.getStatus().phase == VmPhase.Scheduled) {
+        VmPhase next = next(vm);
+        if (next != null) {
           try {
-            vm.getStatus().phase = VmPhase.Running;
+            vm.getStatus().phase = next;
             vm.getStatus()
                 .phaseTransitions
                 .add(
                     new dev.vmctl.api.v1alpha1.VirtualMachineStatus.PhaseTransition(
-                        VmPhase.Running, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()));
+                        next, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()));
             client.resource(vm).updateStatus();
           } catch (KubernetesClientException conflict) {
             // retried on the next tick
@@ -123,6 +175,19 @@ final class FakeNodeDaemon implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** The phase the node daemon would move the VM to, or null to leave it. */
+  private static VmPhase next(VirtualMachine vm) {
+    if (vm.getStatus() == null || vm.getStatus().phase == null) {
+      return null;
+    }
+    VmPhase phase = vm.getStatus().phase;
+    if (Admission.staysOff(vm)) {
+      return phase == VmPhase.Stopped ? null : VmPhase.Stopped;
+    }
+    boolean startable = phase == VmPhase.Scheduled || phase == VmPhase.Stopped;
+    return startable && Admission.granted(vm.getStatus()) ? VmPhase.Running : null;
   }
 
   @Override

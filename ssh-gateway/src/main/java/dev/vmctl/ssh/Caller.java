@@ -19,9 +19,37 @@ public final class Caller {
    *     its sign-in is re-checked from then on)
    */
   public Caller(Person person, Directory directory, Consumer<Person> onRegistered) {
+    this(person, directory, onRegistered, null);
+  }
+
+  /**
+   * @param loginName the SSH login name the session used (a VM name for username routing; here,
+   *     where the session reached the gateway itself, a name that routed nowhere), or null
+   */
+  public Caller(
+      Person person, Directory directory, Consumer<Person> onRegistered, String loginName) {
     this.person = person;
     this.directory = directory;
     this.onRegistered = onRegistered;
+    this.loginName = loginName;
+  }
+
+  private final String loginName;
+
+  /**
+   * The VM the login name asked for when it routed nowhere: a DNS label that is not the person's
+   * own user name (OpenSSH sends the local account's name when none is given, so a plain name may
+   * not be meant as a VM at all; the message says both).
+   */
+  public java.util.Optional<String> unreachableVm(String domain) {
+    if (loginName == null) {
+      return java.util.Optional.empty();
+    }
+    String vm = VmTarget.vmName(loginName, domain);
+    if (!Names.isDnsLabel(vm) || vm.equals(person.userName())) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(vm);
   }
 
   public Person person() {

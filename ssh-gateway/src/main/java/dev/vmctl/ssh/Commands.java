@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -30,11 +31,16 @@ public final class Commands {
       Set<String> switches,
       Handler handler) {}
 
+  /** The command line of a session whose login name asked for a VM the person cannot reach. */
+  static final String NOT_YOURS = "vm-not-yours";
+
   private final Map<String, Spec> specs = new LinkedHashMap<>();
   private final GatewayMetrics metrics;
+  private final String domain;
 
   public Commands(GatewayContext context) {
     this.metrics = context.metrics();
+    this.domain = context.config().domain();
     VmCommands vms = new VmCommands(context);
     ShareCommands shares = new ShareCommands(context);
     AccountCommands account = new AccountCommands(context);
@@ -60,6 +66,13 @@ public final class Commands {
         Set.of(),
         Set.of("json"),
         vms::list);
+    add(
+        "known-hosts",
+        "known-hosts [vm] [--json]",
+        "print your VMs' SSH host keys as known_hosts lines",
+        Set.of(),
+        Set.of("json"),
+        vms::knownHosts);
     add("rm", "rm <vm>", "delete a VM", Set.of(), Set.of(), vms::delete);
     add("restart", "restart <vm>", "restart a VM", Set.of(), Set.of(), vms::restart);
     add("stop", "stop <vm>", "stop a VM (keeps its disks)", Set.of(), Set.of(), vms::stop);
@@ -118,8 +131,26 @@ public final class Commands {
       return 0;
     }
     Spec spec = specs.get(tokens.get(0));
+    if (spec == null && tokens.get(0).equals(NOT_YOURS)) {
+      console.error(
+          "you have no VM named "
+              + clip(caller.unreachableVm(domain).orElse("?"))
+              + " (ls lists yours)");
+      metrics.command("unknown", 2);
+      return 2;
+    }
     if (spec == null) {
-      console.error("unknown command: " + clip(tokens.get(0)) + " (try: help)");
+      Optional<String> vm = caller.unreachableVm(domain);
+      console.error(
+          "unknown command: "
+              + clip(tokens.get(0))
+              + " (try: help)"
+              + vm.map(
+                      name ->
+                          "; you have no VM named "
+                              + clip(name)
+                              + " (ls lists yours), so this session is the gateway's")
+                  .orElse(""));
       metrics.command("unknown", 2);
       return 2;
     }

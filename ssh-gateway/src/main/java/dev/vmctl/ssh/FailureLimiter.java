@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -39,17 +40,35 @@ public final class FailureLimiter {
     }
   }
 
-  public void failed(String source) {
+  /** How long until a blocked source may try again (its oldest failure leaves the window). */
+  public Optional<Duration> blockedFor(String source) {
+    Deque<Instant> times = failures.get(source);
+    if (times == null) {
+      return Optional.empty();
+    }
+    synchronized (times) {
+      prune(times);
+      if (times.size() < limit) {
+        return Optional.empty();
+      }
+      return Optional.of(Duration.between(clock.instant(), times.peekFirst().plus(window)));
+    }
+  }
+
+  /** Records a failure; returns whether it is the one that blocks the source. */
+  public boolean failed(String source) {
     if (failures.size() >= MAX_SOURCES) {
       failures.clear(); // crude but bounded; an attacker gains at most one fresh window
     }
     Deque<Instant> times = failures.computeIfAbsent(source, s -> new ArrayDeque<>());
     synchronized (times) {
       prune(times);
+      boolean wasBlocked = times.size() >= limit;
       times.addLast(clock.instant());
       while (times.size() > limit) {
         times.removeFirst();
       }
+      return !wasBlocked && times.size() >= limit;
     }
   }
 

@@ -45,7 +45,9 @@ final class GatewayShell extends StreamCommand {
   public void start(ChannelSession channel, Environment env) {
     ServerSession session = channel.getServerSession();
     Person person = session.getAttribute(Person.KEY);
-    Caller caller = new Caller(person, directory, p -> session.setAttribute(Person.KEY, p));
+    Caller caller =
+        new Caller(
+            person, directory, p -> session.setAttribute(Person.KEY, p), session.getUsername());
     boolean pty = env.getEnv().containsKey(Environment.ENV_TERM);
     Console console = new Console(out, pty ? out : err, pty);
     this.console = console;

@@ -9,7 +9,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.client.SshClient;
-import org.apache.sshd.client.keyverifier.AcceptAllServerKeyVerifier;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.util.net.SshdSocketAddress;
@@ -46,8 +45,8 @@ public final class SshGateway implements AutoCloseable {
     SshGatewayConfig config = context.config();
     ExecutorService threads = Executors.newCachedThreadPool(named("vmctl-ssh-session-"));
     SshClient client = SshClient.setUpDefaultClient();
-    // VMs sit on the host's private VM network; their host keys are not published anywhere yet.
-    client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
+    // Each VM's host key is in its status (made by its node daemon): checked per connection.
+    client.setServerKeyVerifier(new VmHostKeyCheck());
     Throughput.apply(client);
     client.start();
 
@@ -113,6 +112,12 @@ public final class SshGateway implements AutoCloseable {
       Person person = session.getAttribute(Person.KEY);
       if (routesToVm(session.getUsername(), person)) {
         return new VmBridge(context, client, proxyKey, threads, mode, argument, revocations);
+      }
+      String login = session.getUsername();
+      if (login != null && VmTarget.underDomain(login, context.config().domain())) {
+        // web.vm.example.com@gw asks for a VM and nothing else: never the gateway's shell.
+        return new GatewayShell(
+            commands, context.directory(), threads, Commands.NOT_YOURS, revocations);
       }
       if (mode == VmBridge.Mode.SUBSYSTEM) {
         return new GatewayShell(

@@ -91,9 +91,23 @@ final class VmBridge extends StreamCommand {
   }
 
   private int connect(Environment env, VmTarget.Decision decision) {
+    VmHostKeyCheck.Expected hostKeys = VmHostKeyCheck.Expected.of(decision.vm());
+    if (hostKeys.none()) {
+      say(
+          "VM "
+              + decision.vmName()
+              + " has published no SSH host key yet, so the gateway cannot tell it is the VM;"
+              + " its node daemon gives it one when it boots: restart "
+              + decision.vmName());
+      return 1;
+    }
     try (ClientSession session =
         client
-            .connect(context.config().guestUser(), decision.address(), context.config().vmSshPort())
+            .connect(
+                context.config().guestUser(),
+                decision.address(),
+                context.config().vmSshPort(),
+                hostKeys.asContext())
             .verify(CONNECT_TIMEOUT)
             .getSession()) {
       vmSession = session;
@@ -120,6 +134,17 @@ final class VmBridge extends StreamCommand {
     } catch (IOException e) {
       if (revoked) {
         return 255;
+      }
+      if (hostKeys.refusedFingerprint != null) {
+        say(
+            "refusing to connect to VM "
+                + decision.vmName()
+                + ": it presented SSH host key "
+                + hostKeys.refusedFingerprint
+                + ", not the one in its status (see: known-hosts "
+                + decision.vmName()
+                + "); the machine at its address may not be the VM");
+        return 1;
       }
       LOG.info("bridge to vm={} failed: {}", decision.vmName(), e.toString());
       say("cannot reach VM " + decision.vmName() + ": " + e.getMessage());

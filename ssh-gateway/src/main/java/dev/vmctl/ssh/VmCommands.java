@@ -2,6 +2,8 @@ package dev.vmctl.ssh;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vmctl.api.status.ConditionTypes;
+import dev.vmctl.api.status.Reasons;
 import dev.vmctl.api.v1alpha1.RunStrategy;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
@@ -64,6 +66,72 @@ final class VmCommands {
     console.println(
         "  ssh -J " + context.jumpHost() + " " + context.config().guestUser() + "@" + name);
     console.println("  https://" + name + "." + context.config().domain() + "/");
+    List<String> pins =
+        context.directory().vm(namespace, name).map(this::knownHostsLines).orElse(List.of());
+    if (!pins.isEmpty()) {
+      console.println(
+          "its SSH host key, for ~/.ssh/known_hosts (again: known-hosts " + name + "):");
+      pins.forEach(line -> console.println("  " + line));
+    }
+  }
+
+  /**
+   * known-hosts [vm] [--json]: the known_hosts lines of the VMs you may reach, so ProxyJump users
+   * can pin each VM's key (the client checks it end to end; the gateway checks it for username
+   * routing). Both names a client may use: {@code <vm>} and {@code <vm>.<domain host>}.
+   */
+  void knownHosts(Invocation in, Caller caller, Console console)
+      throws UsageException, CommandFailed {
+    if (in.args().size() > 1) {
+      throw new UsageException("known-hosts takes at most one VM name");
+    }
+    User user = caller.user();
+    List<VmLookup.Found> found;
+    if (in.args().isEmpty()) {
+      found = context.lookup().visible(user, context.clock().instant());
+    } else {
+      String name = in.args().get(0);
+      found =
+          List.of(
+              context
+                  .lookup()
+                  .find(user, name, context.clock().instant())
+                  .orElseThrow(() -> CommandFailed.noVm(name)));
+    }
+    if (in.has("json")) {
+      List<Map<String, Object>> rows = new ArrayList<>();
+      for (VmLookup.Found f : found) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("name", f.vm().getMetadata().getName());
+        row.put("hostKeys", hostKeys(f.vm()));
+        row.put("knownHosts", knownHostsLines(f.vm()));
+        rows.add(row);
+      }
+      try {
+        console.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(rows));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+      return;
+    }
+    for (VmLookup.Found f : found) {
+      knownHostsLines(f.vm()).forEach(console::println);
+    }
+  }
+
+  private static List<String> hostKeys(VirtualMachine vm) {
+    return vm.getStatus() == null || vm.getStatus().sshHostKeys == null
+        ? List.of()
+        : vm.getStatus().sshHostKeys;
+  }
+
+  private List<String> knownHostsLines(VirtualMachine vm) {
+    String name = vm.getMetadata().getName();
+    String domainHost = context.config().domain().replaceFirst(":[0-9]+$", "");
+    return hostKeys(vm).stream()
+        .filter(key -> key.matches("[a-z0-9@.-]+ [A-Za-z0-9+/=]+"))
+        .map(key -> name + "," + name + "." + domainHost + " " + key)
+        .toList();
   }
 
   private void waitUntilRunning(String namespace, String name, Console console)
@@ -81,6 +149,17 @@ final class VmCommands {
       if (phase == VmPhase.Running && current.get().getStatus().ipAddress != null) {
         return;
       }
+      Optional<String> waiting = current.flatMap(VmCommands::cannotStart);
+      if (waiting.isPresent()) {
+        // Issue 19 item 3: say why at once, not "Pending" for five minutes.
+        console.println("  not started: " + waiting.get());
+        throw new CommandFailed(
+            name
+                + " exists but cannot start yet; it starts by itself once it fits (ls shows"
+                + " why; rm "
+                + name
+                + " to give up)");
+      }
       if (phase == VmPhase.Failed) {
         throw new CommandFailed(name + " failed to start; see: ls");
       }
@@ -88,6 +167,25 @@ final class VmCommands {
     }
     throw new CommandFailed(
         name + " is not running yet (" + (shown == null ? "Pending" : shown) + "); see: ls");
+  }
+
+  /**
+   * Why a VM that is not running cannot start, from its conditions: not placed (Scheduled=False:
+   * quota, no host with room, a disabled owner) or waiting for its host to admit it.
+   */
+  static Optional<String> cannotStart(VirtualMachine vm) {
+    if (vm.getStatus() == null || vm.getStatus().phase == VmPhase.Running) {
+      return Optional.empty();
+    }
+    return vm.getStatus().conditions == null
+        ? Optional.empty()
+        : vm.getStatus().conditions.stream()
+            .filter(c -> ConditionTypes.SCHEDULED.equals(c.getType()))
+            .filter(c -> "False".equals(c.getStatus()))
+            .filter(c -> !Reasons.RELEASED.equals(c.getReason()))
+            .map(c -> c.getMessage())
+            .filter(m -> m != null && !m.isBlank())
+            .findFirst();
   }
 
   void list(Invocation in, Caller caller, Console console) throws UsageException, CommandFailed {
@@ -112,7 +210,11 @@ final class VmCommands {
       console.println("no VMs yet; create one with: new");
       return;
     }
-    List<String> columns = List.of("name", "phase", "ip", "cpus", "memory", "disk", "access");
+    List<String> columns =
+        new ArrayList<>(List.of("name", "phase", "ip", "cpus", "memory", "disk", "access"));
+    if (rows.stream().anyMatch(r -> r.containsKey("note"))) {
+      columns.add("note");
+    }
     console.print(Table.render(columns, rows));
   }
 
@@ -130,6 +232,7 @@ final class VmCommands {
     row.put("memory", vm.getSpec().memory);
     row.put("disk", vm.getSpec().disk);
     row.put("access", f.owned() ? "owner" : "shared");
+    cannotStart(vm).ifPresent(why -> row.put("note", why));
     if (!f.owned()) {
       row.put("owner", context.directory().ownerOf(vm));
     }

@@ -76,10 +76,18 @@ final class VmTarget {
   /** {@code web.vm.example.com} → {@code web} when the domain is vm.example.com[:port]. */
   static String vmName(String requested, String domain) {
     String host = requested.toLowerCase(Locale.ROOT);
-    String domainHost = domain.replaceFirst(":[0-9]+$", "").toLowerCase(Locale.ROOT);
-    if (host.endsWith("." + domainHost)) {
-      return host.substring(0, host.length() - domainHost.length() - 1);
-    }
-    return host;
+    return underDomain(requested, domain)
+        ? host.substring(0, host.length() - domainHost(domain).length() - 1)
+        : host;
+  }
+
+  /** {@code <vm>.<domain>}: a name only a VM can mean. */
+  static boolean underDomain(String requested, String domain) {
+    return requested.toLowerCase(Locale.ROOT).endsWith("." + domainHost(domain));
+  }
+
+  /** The domain without its port: vm.example.com:8443 → vm.example.com. */
+  static String domainHost(String domain) {
+    return domain.replaceFirst(":[0-9]+$", "").toLowerCase(Locale.ROOT);
   }
 }

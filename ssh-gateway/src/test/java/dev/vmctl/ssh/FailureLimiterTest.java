@@ -31,11 +31,17 @@ class FailureLimiterTest {
   @Test
   void blocksASourceAtTheLimitUntilItsFailuresAge() {
     FailureLimiter limiter = new FailureLimiter(3, Duration.ofMinutes(10), clock);
-    limiter.failed("1.2.3.4");
+    assertThat(limiter.failed("1.2.3.4")).isFalse();
+    now = now.plus(Duration.ofMinutes(2));
     limiter.failed("1.2.3.4");
     assertThat(limiter.blocked("1.2.3.4")).isFalse();
-    limiter.failed("1.2.3.4");
+    assertThat(limiter.blockedFor("1.2.3.4")).isEmpty();
+    assertThat(limiter.failed("1.2.3.4")).as("the failure that blocks").isTrue();
     assertThat(limiter.blocked("1.2.3.4")).isTrue();
+    assertThat(limiter.blockedFor("1.2.3.4"))
+        .as("until the first failure is 10 min old")
+        .contains(Duration.ofMinutes(8));
+    assertThat(limiter.failed("1.2.3.4")).as("already blocked").isFalse();
     assertThat(limiter.blocked("5.6.7.8")).isFalse(); // per source
     now = now.plus(Duration.ofMinutes(11));
     assertThat(limiter.blocked("1.2.3.4")).isFalse();

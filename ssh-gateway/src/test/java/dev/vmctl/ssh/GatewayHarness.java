@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -49,11 +50,24 @@ final class GatewayHarness implements AutoCloseable {
   /** The address the fake node daemon reports for a VM name (default 10.255.255.1). */
   final Map<String, String> addresses = new ConcurrentHashMap<>();
 
+  /** The SSH host keys the fake node daemon publishes for a VM name (none by default). */
+  final Map<String, List<String>> hostKeys = new ConcurrentHashMap<>();
+
+  /** A VM of that name served by the test sshd, which presents its own host key, published. */
+  void vmAt(String name, NetnsSshd sshd) throws IOException {
+    addresses.put(name, sshd.address);
+    hostKeys.put(name, List.of(sshd.hostKey()));
+  }
+
   volatile Function<VirtualMachine, VmPhase> phaseOf =
       vm ->
           vm.getSpec().runStrategy == dev.vmctl.api.v1alpha1.RunStrategy.Halted
               ? VmPhase.Stopped
               : VmPhase.Running;
+
+  /** Conditions the fake node daemon reports with the phase (as the operator would), or none. */
+  volatile Function<VirtualMachine, List<io.fabric8.kubernetes.api.model.Condition>> conditionsOf =
+      vm -> null;
 
   GatewayHarness(KubeEnv env, Map<String, String> overrides) throws Exception {
     this.env = env;
@@ -286,7 +300,13 @@ final class GatewayHarness implements AutoCloseable {
       VmPhase phase = phaseOf.apply(vm);
       String ip = addresses.getOrDefault(vm.getMetadata().getName(), "10.255.255.1");
       VirtualMachineStatus status = vm.getStatus();
-      if (status != null && status.phase == phase && ip.equals(status.ipAddress)) {
+      List<String> keys = hostKeys.get(vm.getMetadata().getName());
+      List<io.fabric8.kubernetes.api.model.Condition> conditions = conditionsOf.apply(vm);
+      if (status != null
+          && status.phase == phase
+          && ip.equals(status.ipAddress)
+          && java.util.Objects.equals(keys, status.sshHostKeys)
+          && (conditions == null || conditions.size() == status.conditions.size())) {
         return;
       }
       try {
@@ -300,6 +320,10 @@ final class GatewayHarness implements AutoCloseable {
                       v.getStatus() == null ? new VirtualMachineStatus() : v.getStatus();
                   s.phase = phase;
                   s.ipAddress = ip;
+                  s.sshHostKeys = keys;
+                  if (conditions != null) {
+                    s.conditions = new java.util.ArrayList<>(conditions);
+                  }
                   // One host per VM: the tests give many VMs one address (a loopback sshd).
                   s.nodeName =
                       "host-of-" + v.getMetadata().getNamespace() + "-" + v.getMetadata().getName();

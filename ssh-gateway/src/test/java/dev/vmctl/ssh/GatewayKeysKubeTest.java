@@ -6,6 +6,7 @@ import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import java.security.KeyPair;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Host and proxy keys kept in Secrets survive restarts; the proxy key's public half is published.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class GatewayKeysKubeTest {
   @Test
   void keySecretIsCreatedOnceAndReadBackByEveryReplica(KubeEnv env) {

@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The SSH gateway's manifests pass a server-side dry run, and its RBAC is what docs claim. */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class ManifestsKubeTest {
   private static final String SA = "system:serviceaccount:vmctl-system:vmctl-ssh-gateway";
 

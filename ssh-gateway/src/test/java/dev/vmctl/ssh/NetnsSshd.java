@@ -105,6 +105,12 @@ final class NetnsSshd implements AutoCloseable {
     }
   }
 
+  /** The host key sshd presents, as a public key line without comment. */
+  String hostKey() throws IOException {
+    String[] fields = Files.readString(dir.resolve("host_key.pub")).strip().split("\\s+");
+    return fields[0] + " " + fields[1];
+  }
+
   private void waitForPort() throws IOException {
     long deadline = System.nanoTime() + T.toNanos();
     while (System.nanoTime() < deadline) {

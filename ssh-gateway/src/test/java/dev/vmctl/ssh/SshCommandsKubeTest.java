@@ -7,6 +7,7 @@ import dev.vmctl.api.v1alpha1.RunStrategy;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.gateway.SignedTokens;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
@@ -21,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * happy paths, errors with their exit statuses, and another person's VM staying invisible.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class SshCommandsKubeTest {
   private static GatewayHarness gw;
   private static KubernetesClient client;
@@ -200,6 +203,39 @@ class SshCommandsKubeTest {
     OpenSsh.Result gone = gw.ssh(key, "rm", m.group(1));
     assertThat(gone.exit()).isEqualTo(1);
     assertThat(gone.err()).contains("no VM named " + m.group(1));
+  }
+
+  /** Issue 19 item 3: a VM that cannot be placed says why, in new and in ls, at once. */
+  @Test
+  void aVmThatCannotBePlacedSaysWhyInNewAndInLs() throws Exception {
+    Path key = gw.register("full-" + suffix, "full-" + suffix + "@example.com");
+    String vm = vmName("huge");
+    String why = "Quota default allows 4 vCPUs in total; this VM needs 64 more.";
+    var phases = gw.phaseOf;
+    gw.phaseOf = v -> v.getMetadata().getName().equals(vm) ? VmPhase.Pending : phases.apply(v);
+    gw.conditionsOf =
+        v ->
+            v.getMetadata().getName().equals(vm)
+                ? List.of(
+                    new io.fabric8.kubernetes.api.model.ConditionBuilder()
+                        .withType("Scheduled")
+                        .withStatus("False")
+                        .withReason("QuotaExceeded")
+                        .withMessage(why)
+                        .withLastTransitionTime("2026-12-02T00:00:00Z")
+                        .build())
+                : null;
+    try {
+      OpenSsh.Result created = gw.ssh(key, "new", "--name", vm, "--cpus", "64");
+      assertThat(created.exit()).as(created.toString()).isEqualTo(1);
+      assertThat(created.out()).contains("not started: " + why);
+      assertThat(created.err()).contains(vm + " exists but cannot start yet");
+      OpenSsh.Result ls = gw.ssh(key, "ls");
+      assertThat(ls.out()).contains("NOTE").contains(why);
+    } finally {
+      gw.phaseOf = phases;
+      gw.conditionsOf = v -> null;
+    }
   }
 
   @Test

@@ -34,7 +34,7 @@ class SshGatewayBench {
           new NetnsSshd(
               gw.dir,
               List.of(OpenSsh.publicKey(key), ProxyKeyPublisher.authorizedKeysLine(gw.proxyKey)))) {
-        gw.addresses.put(vmName, vm.address);
+        gw.vmAt(vmName, vm);
         OpenSsh.Result created = gw.ssh(key, "new", "--name", vmName);
         if (created.exit() != 0) {
           throw new IllegalStateException(created.toString());

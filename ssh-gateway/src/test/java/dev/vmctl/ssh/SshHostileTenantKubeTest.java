@@ -20,6 +20,7 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,6 +36,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * traffic is {@link SshSafetyKubeTest}.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("host")
+@Tag("kube")
 class SshHostileTenantKubeTest {
   private static GatewayHarness gw;
   private static KubernetesClient admin;
@@ -70,7 +73,7 @@ class SshHostileTenantKubeTest {
     vs = "vs-" + s;
     va = "va-" + s;
     for (String name : List.of(vb, vs, va)) {
-      gw.addresses.put(name, vm.address);
+      gw.vmAt(name, vm);
     }
     assertThat(gw.ssh(victim, "new", "--name", vb).exit()).isZero();
     assertThat(gw.ssh(victim, "new", "--name", vs).exit()).isZero();
@@ -192,7 +195,20 @@ class SshHostileTenantKubeTest {
     String login = fill(template);
     OpenSsh.Result r = gw.ssh(attacker, "-l", login, "echo should-not-run");
     assertThat(r.exit()).as(login + "\n" + r).isEqualTo(2);
-    assertThat(r.err()).contains("unknown command: echo");
+    // Issue 19 item 4: a name that could be a VM is answered as one the attacker does not have
+    // (the same words whether the victim's VM exists or not), never run as a gateway command.
+    String asked = login.toLowerCase(java.util.Locale.ROOT).replace(".vm.example.test", "");
+    if (login.endsWith(".vm.example.test")) {
+      assertThat(r.err()).contains("you have no VM named " + asked + " (ls lists yours)");
+    } else if (Names.isDnsLabel(asked)) {
+      assertThat(r.err())
+          .contains(
+              "unknown command: echo (try: help); you have no VM named "
+                  + asked
+                  + " (ls lists yours)");
+    } else {
+      assertThat(r.err()).contains("unknown command: echo");
+    }
     assertThat(r.out()).doesNotContain("should-not-run");
   }
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -22,6 +23,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * standing in for the VM. Another person's VM is unreachable; a stopped VM says so.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("host")
+@Tag("kube")
 class SshProxyKubeTest {
   private static GatewayHarness gw;
   private static NetnsSshd vm;
@@ -49,7 +52,7 @@ class SshProxyKubeTest {
                 OpenSsh.publicKey(friend),
                 OpenSsh.publicKey(stranger),
                 ProxyKeyPublisher.authorizedKeysLine(gw.proxyKey)));
-    gw.addresses.put(vmName, vm.address);
+    gw.vmAt(vmName, vm);
     OpenSsh.Result created = gw.ssh(owner, "new", "--name", vmName);
     assertThat(created.exit()).as(created.toString()).isZero();
     assertThat(gw.ssh(owner, "share", vmName, "add", "pfri-" + suffix + "@example.com").exit())
@@ -185,7 +188,10 @@ class SshProxyKubeTest {
     OpenSsh.Result routed = gw.ssh(stranger, "-l", vmName, "echo should-not-run");
     assertThat(routed.exit()).isEqualTo(2);
     assertThat(routed.out()).doesNotContain("should-not-run");
-    assertThat(routed.err()).contains("unknown command: echo");
+    assertThat(routed.err()).contains("you have no VM named " + vmName);
+    OpenSsh.Result routedMissing = gw.ssh(stranger, "-l", "nope-" + suffix, "echo should-not-run");
+    assertThat(routed.err().replace(vmName, "X"))
+        .isEqualTo(routedMissing.err().replace("nope-" + suffix, "X"));
     // ProxyJump to anything but a VM's SSH port is refused: no open relay.
     OpenSsh.Result relay =
         OpenSsh.ssh(null, owner, gw.port(), "-W", vm.address + ":22", "localhost");
@@ -198,7 +204,7 @@ class SshProxyKubeTest {
   @Test
   void stoppedVmGivesAClearMessage() throws Exception {
     String other = "halt-" + suffix;
-    gw.addresses.put(other, vm.address);
+    gw.vmAt(other, vm);
     assertThat(gw.ssh(owner, "new", "--name", other).exit()).isZero();
     assertThat(gw.ssh(owner, "stop", other).exit()).isZero();
     await()
@@ -210,5 +216,97 @@ class SshProxyKubeTest {
     OpenSsh.Result jumped = OpenSsh.ssh(null, owner, gw.port(), "-W", other + ":22", "localhost");
     assertThat(jumped.exit()).isNotZero();
     assertThat(jumped.err()).contains("open failed: connect failed");
+  }
+
+  @Test
+  void usernameRoutingRefusesAVmWhoseHostKeyIsNotTheOneInItsStatus() throws Exception {
+    // The sshd at the VM's address is real and lets the gateway in; its key is not the published
+    // one.
+    String impostor = "imp-" + suffix;
+    gw.addresses.put(impostor, vm.address);
+    Path other = OpenSsh.newKey(gw.dir, "other-host-key-" + suffix);
+    gw.hostKeys.put(impostor, List.of(OpenSsh.publicKey(other).replaceFirst(" [^ ]+$", "")));
+    assertThat(gw.ssh(owner, "new", "--name", impostor).exit()).isZero();
+    await()
+        .untilAsserted(
+            () -> assertThat(gw.ssh(owner, "known-hosts", impostor).out()).contains("ssh-ed25519"));
+    String presented = fingerprint(vm.hostKey());
+    OpenSsh.Result routed = gw.ssh(owner, "-l", impostor, "echo should-not-run");
+    assertThat(routed.exit()).as(routed.toString()).isEqualTo(1);
+    assertThat(routed.out()).doesNotContain("should-not-run");
+    assertThat(routed.err())
+        .contains(
+            "refusing to connect to VM "
+                + impostor
+                + ": it presented SSH host key "
+                + presented
+                + ", not the one in its status");
+    // The VM whose published key is the one its sshd presents is still reached.
+    assertThat(gw.ssh(owner, "-l", vmName, "echo fine").out()).isEqualTo("fine\n");
+  }
+
+  @Test
+  void usernameRoutingRefusesAVmThatPublishedNoHostKey() throws Exception {
+    String unkeyed = "nokey-" + suffix;
+    gw.addresses.put(unkeyed, vm.address);
+    assertThat(gw.ssh(owner, "new", "--name", unkeyed).exit()).isZero();
+    OpenSsh.Result routed = gw.ssh(owner, "-l", unkeyed, "echo should-not-run");
+    assertThat(routed.exit()).isEqualTo(1);
+    assertThat(routed.err()).contains("VM " + unkeyed + " has published no SSH host key yet");
+  }
+
+  @Test
+  void knownHostsLinesPinTheVmsKeyForProxyJump() throws Exception {
+    OpenSsh.Result lines = gw.ssh(owner, "known-hosts", vmName);
+    assertThat(lines.exit()).as(lines.toString()).isZero();
+    assertThat(lines.out())
+        .isEqualTo(vmName + "," + vmName + ".vm.example.test " + vm.hostKey() + "\n");
+    OpenSsh.Result json = gw.ssh(owner, "known-hosts", "--json");
+    assertThat(json.out()).contains("\"name\" : \"" + vmName + "\"").contains(vm.hostKey());
+    assertThat(gw.ssh(friend, "known-hosts", vmName).out()).contains(vm.hostKey()); // shared
+    assertThat(gw.ssh(stranger, "known-hosts", vmName).err()).contains("no VM named " + vmName);
+    // OpenSSH with only these lines, checking strictly, reaches the VM by ProxyJump.
+    Path knownHosts = gw.dir.resolve("known_hosts-" + suffix);
+    Files.writeString(knownHosts, lines.out());
+    Path config = Files.createTempFile(gw.dir, "pinned", "");
+    Files.writeString(
+        config,
+        String.join(
+            "\n",
+            "Host vmctl-gw",
+            "  HostName localhost",
+            "  Port " + gw.port(),
+            "  StrictHostKeyChecking no",
+            "  UserKnownHostsFile /dev/null",
+            "Host *.vm.example.test",
+            "  ProxyJump vmctl-gw",
+            "  User root",
+            "  StrictHostKeyChecking yes",
+            "  UserKnownHostsFile " + knownHosts,
+            "Host *",
+            "  IdentityFile " + owner,
+            "  IdentitiesOnly yes",
+            "  IdentityAgent none",
+            "  GlobalKnownHostsFile /dev/null",
+            "  BatchMode yes",
+            ""));
+    OpenSsh.Result pinned =
+        OpenSsh.run(null, 60, "ssh", "-F", config.toString(), vmName + ".vm.example.test", "true");
+    assertThat(pinned.exit()).as(pinned.toString()).isZero();
+    // And refuses a VM whose key is not the pinned one.
+    Files.writeString(
+        knownHosts,
+        vmName
+            + ".vm.example.test "
+            + OpenSsh.publicKey(OpenSsh.newKey(gw.dir, "pin-" + suffix))
+            + "\n");
+    OpenSsh.Result mismatch =
+        OpenSsh.run(null, 60, "ssh", "-F", config.toString(), vmName + ".vm.example.test", "true");
+    assertThat(mismatch.exit()).isNotZero();
+    assertThat(mismatch.err()).contains("HOST IDENTIFICATION HAS CHANGED");
+  }
+
+  private static String fingerprint(String publicKeyLine) {
+    return dev.vmctl.gateway.SshKeys.fingerprint(publicKeyLine).orElseThrow();
   }
 }

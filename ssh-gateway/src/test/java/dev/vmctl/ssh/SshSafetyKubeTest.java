@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * idle sessions are closed.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class SshSafetyKubeTest {
 
   @Test
@@ -73,28 +75,48 @@ class SshSafetyKubeTest {
       await()
           .atMost(Duration.ofSeconds(20))
           .untilAsserted(() -> assertThat(liveThreads()).isLessThanOrEqualTo(baseline + 3));
-      assertThat(gw.registry.scrape()).contains("vmctl_ssh_auth_failures_total");
+      assertThat(gw.registry.scrape())
+          .as("counted as connections, not as failed logins (they never got to log in)")
+          .contains("vmctl_ssh_connections_total")
+          .doesNotContain("vmctl_ssh_auth_failures_total");
     }
   }
 
+  /**
+   * Issue 19: failed logins block their source, and the client is told why and for how long; bare
+   * TCP connects and banner-only probes (readiness probes, key scans) are not failed logins.
+   */
   @Test
   void failedAuthenticationsAreRateLimitedPerSource(KubeEnv env) throws Exception {
     try (GatewayHarness gw = new GatewayHarness(env, Map.of("VMCTL_SSH_MAX_AUTH_FAILURES", "3"))) {
       String suffix = UUID.randomUUID().toString().substring(0, 6);
       Path key = gw.register("rl-" + suffix, "rl-" + suffix + "@example.com");
-      for (int i = 0; i < 3; i++) { // connections that never authenticate count as failures
+      for (int i = 0; i < 10; i++) { // probes: connect and go, or a banner and garbage
         try (Socket socket = new Socket("127.0.0.1", gw.port())) {
           socket.setSoTimeout(2000);
-          socket.getOutputStream().write("SSH-2.0-probe\r\n".getBytes(StandardCharsets.US_ASCII));
-          socket.getOutputStream().write(new byte[64]);
+          if (i % 2 == 1) {
+            socket.getOutputStream().write("SSH-2.0-probe\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(new byte[64]);
+          }
           socket.shutdownOutput();
           drain(socket.getInputStream());
         } catch (java.io.IOException e) {
           // closed by the gateway
         }
       }
-      await()
-          .untilAsserted(() -> assertThat(gw.ssh(key, "whoami").exit()).isEqualTo(255)); // refused
+      assertThat(gw.ssh(key, "whoami").exit()).as("probes are not failed logins").isZero();
+
+      for (int i = 0; i < 3; i++) { // logins that offer no acceptable method
+        OpenSsh.Result r =
+            OpenSsh.ssh(
+                null, key, gw.port(), "-o", "PubkeyAuthentication=no", "localhost", "whoami");
+        assertThat(r.err()).contains("Permission denied");
+      }
+      OpenSsh.Result refused = gw.ssh(key, "whoami");
+      assertThat(refused.exit()).isEqualTo(255);
+      assertThat(refused.err())
+          .as("the client is told why and for how long")
+          .containsPattern("too many failed logins from 127\\.0\\.0\\.1; try again in \\d+ min");
       assertThat(gw.registry.scrape()).contains("reason=\"rate-limited\"");
     }
   }

@@ -5,20 +5,32 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.time.Instant;
+import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Writes Kubernetes Events about decisions (visible in kubectl describe). Best effort. */
+/**
+ * Writes Kubernetes Events about decisions (visible in kubectl describe). Best effort. One Event
+ * object per (object, type, reason): a repeat raises its count and lastTimestamp and carries the
+ * latest message, as the Kubernetes event recorder aggregates, so a VM that fails the same way a
+ * hundred times has one Warning with count 100, not a hundred Events.
+ */
 public final class EventRecorder {
   private static final Logger log = LoggerFactory.getLogger(EventRecorder.class);
   private final KubernetesClient client;
   private final String component;
+  private final Clock clock;
 
   public EventRecorder(KubernetesClient client, String component) {
+    this(client, component, Clock.systemUTC());
+  }
+
+  /** With the clock that stamps firstTimestamp and lastTimestamp (taken when the call is made). */
+  public EventRecorder(KubernetesClient client, String component, Clock clock) {
     this.client = client;
     this.component = component;
+    this.clock = clock;
   }
 
   // Events are off the reconcile path: a slow or failing Event write never delays a decision.
@@ -31,11 +43,17 @@ public final class EventRecorder {
           });
 
   public void normal(HasMetadata about, String reason, String message) {
-    submit(() -> record(about, "Normal", reason, message));
+    String now = now();
+    submit(() -> record(about, "Normal", reason, message, now));
   }
 
   public void warning(HasMetadata about, String reason, String message) {
-    submit(() -> record(about, "Warning", reason, message));
+    String now = now();
+    submit(() -> record(about, "Warning", reason, message, now));
+  }
+
+  private String now() {
+    return clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
   private void submit(Runnable write) {
@@ -57,15 +75,14 @@ public final class EventRecorder {
   }
 
   /**
-   * One Event object per (object, type, reason, message): a repeat (a retried pass, a status
-   * conflict) raises its count and last time instead of adding a second Event, as the Kubernetes
-   * event recorder aggregates.
+   * One Event object per (object, type, reason): a repeat (a retried pass, a status conflict, the
+   * same failure with a new message) raises its count and last time and takes the new message
+   * instead of adding a second Event.
    */
-  private void record(HasMetadata about, String type, String reason, String message) {
+  private void record(HasMetadata about, String type, String reason, String message, String now) {
     String namespace =
         about.getMetadata().getNamespace() == null ? "default" : about.getMetadata().getNamespace();
-    String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-    String name = about.getMetadata().getName() + "." + key(about, type, reason, message);
+    String name = about.getMetadata().getName() + "." + key(about, type, reason);
     try {
       var events = client.v1().events().inNamespace(namespace);
       try {
@@ -105,6 +122,7 @@ public final class EventRecorder {
                 ev -> {
                   ev.setCount(ev.getCount() == null ? 2 : ev.getCount() + 1);
                   ev.setLastTimestamp(now);
+                  ev.setMessage(message);
                   return ev;
                 });
       }
@@ -117,12 +135,12 @@ public final class EventRecorder {
     }
   }
 
-  private static String key(HasMetadata about, String type, String reason, String message) {
+  private static String key(HasMetadata about, String type, String reason) {
     try {
       byte[] digest =
           java.security.MessageDigest.getInstance("SHA-256")
               .digest(
-                  String.join("\n", about.getMetadata().getUid(), type, reason, message)
+                  String.join("\n", about.getMetadata().getUid(), type, reason)
                       .getBytes(java.nio.charset.StandardCharsets.UTF_8));
       return java.util.HexFormat.of().formatHex(digest, 0, 8);
     } catch (java.security.NoSuchAlgorithmException e) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Categories;
@@ -32,8 +33,20 @@ import java.util.List;
     jsonPath = ".spec.unschedulable",
     type = AdditionalPrinterColumn.Type.BOOLEAN)
 @AdditionalPrinterColumn(
-    name = "CPUs",
+    name = "Cores",
+    jsonPath = ".status.capacity.cpus",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "Overcommit",
+    jsonPath = ".status.cpuOvercommit",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "vCPUs",
     jsonPath = ".status.allocatable.cpus",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "vCPUs Used",
+    jsonPath = ".status.allocated.cpus",
     type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Memory", jsonPath = ".status.allocatable.memory")
 @AdditionalPrinterColumn(
@@ -55,18 +68,40 @@ public class Host extends CustomResource<Host.Spec, Host.Status> {
     @JsonPropertyDescription("true keeps new VMs off this host; VMs already on it keep running.")
     @Default("false")
     public Boolean unschedulable;
+
+    @JsonPropertyDescription(
+        "vCPUs the scheduler may place per core of this host, from 1 (no overcommit) to 32;"
+            + " when left out, the node daemon's VMCTL_CPU_OVERCOMMIT (4 by default). Memory is"
+            + " never overcommitted.")
+    @ValidationRule(
+        value = "self >= 1 && self <= 32",
+        message = "cpuOvercommit must be a whole number of vCPUs per core from 1 to 32")
+    public Integer cpuOvercommit;
   }
 
   /** What the node daemon measured. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Status {
-    @JsonPropertyDescription("Everything the host has.")
+    @JsonPropertyDescription("Everything the host has: cpus counts its cores (logical CPUs).")
     public ResourceAmounts capacity;
 
-    @JsonPropertyDescription("What VMs may use: capacity less the reserved overhead.")
+    @JsonPropertyDescription(
+        "vCPUs the scheduler may place per core: spec.cpuOvercommit, else the cluster default.")
+    public Integer cpuOvercommit;
+
+    @JsonPropertyDescription(
+        "What VMs may use: cpus is vCPUs, (cores less the reserved cores) times cpuOvercommit;"
+            + " memory is capacity less the reserved memory, never overcommitted; disk is the pool.")
     public ResourceAmounts allocatable;
 
-    @JsonPropertyDescription("What the VMs on the host have reserved.")
+    @JsonPropertyDescription(
+        "Memory each VM needs on the host beyond its own (hypervisor and device processes), such"
+            + " as 512Mi; the scheduler reserves memory plus this for every VM that holds memory.")
+    public String vmMemoryOverhead;
+
+    @JsonPropertyDescription(
+        "What the VMs on the host have reserved: vCPUs, memory (without the overhead) and disk"
+            + " (root and data volumes together).")
     public ResourceAmounts allocated;
 
     @JsonPropertyDescription("Number of VMs on the host.")

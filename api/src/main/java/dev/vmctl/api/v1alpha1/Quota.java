@@ -81,7 +81,7 @@ public class Quota extends CustomResource<Quota.Spec, Quota.Status> implements N
     @ValidationRule(value = "isQuantity(self)", message = "memory must be a quantity such as 64Gi")
     public String memory;
 
-    @JsonPropertyDescription("Data-volume disk; a quantity such as 500Gi.")
+    @JsonPropertyDescription("Disk of root and data volumes together; a quantity such as 500Gi.")
     @Size(max = 32)
     @ValidationRule(value = "isQuantity(self)", message = "disk must be a quantity such as 500Gi")
     public String disk;

@@ -15,6 +15,11 @@ public class ResourceAmounts {
   @JsonPropertyDescription("Disk, a quantity such as 500Gi.")
   public String disk;
 
+  @JsonPropertyDescription(
+      "Root volume, a quantity such as 10Gi; only in a VM's allocation, where disk is its data"
+          + " volume. Hosts and quotas count disk as both volumes together.")
+  public String rootDisk;
+
   public ResourceAmounts() {}
 
   public ResourceAmounts(Integer cpus, String memory, String disk) {

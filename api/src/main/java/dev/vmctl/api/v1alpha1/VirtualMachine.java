@@ -44,8 +44,12 @@ public class VirtualMachine extends CustomResource<VirtualMachineSpec, VirtualMa
   /** Set to a timestamp to request a restart, like {@code kubectl rollout restart}. */
   public static final String RESTARTED_AT_ANNOTATION = Api.GROUP + "/restartedAt";
 
-  /** Written by the scheduler; node daemons watch only VMs carrying their own host name. */
-  public static final String NODE_LABEL = Api.GROUP + "/node";
+  /**
+   * No longer written (issue 13): node daemons select their VMs on the {@code status.nodeName}
+   * selectable field. VMs scheduled before may still carry it; remove the constant once the node
+   * daemon no longer reads it.
+   */
+  @Deprecated public static final String NODE_LABEL = Api.GROUP + "/node";
 
   /** Owned by the node daemon: host resources are released before the VM disappears. */
   public static final String NODE_FINALIZER = Api.GROUP + "/node-cleanup";

@@ -90,6 +90,23 @@ public class VirtualMachineSpec {
   public String disk;
 
   @JsonPropertyDescription(
+      "Size of the root volume, such as 20Gi; at least 2Gi. The copy-on-write clone of the image"
+          + " is grown to it and the guest grows its filesystem at boot. It can grow, never"
+          + " shrink.")
+  @Default("10Gi")
+  @Size(max = 32)
+  @ValidationRule(value = "isQuantity(self)", message = "rootDisk must be a quantity such as 10Gi")
+  @ValidationRule(
+      value = "!isQuantity(self) || quantity(self).compareTo(quantity('2Gi')) >= 0",
+      message = "rootDisk must be at least 2Gi")
+  @ValidationRule(
+      value =
+          "!isQuantity(self) || !isQuantity(oldSelf)"
+              + " || quantity(self).compareTo(quantity(oldSelf)) >= 0",
+      message = "rootDisk cannot shrink; the root filesystem would lose data")
+  public String rootDisk;
+
+  @JsonPropertyDescription(
       "Always keeps the VM running; RerunOnFailure restarts it only after a failure; Halted"
           + " keeps it stopped.")
   @Default("Always")

@@ -53,6 +53,13 @@ public class VirtualMachineStatus {
   @JsonPropertyDescription("The VM's web address through the HTTPS gateway.")
   public String url;
 
+  @JsonPropertyDescription(
+      "The VM's SSH host public keys, one OpenSSH line each (ssh-ed25519 AAAA...). The node"
+          + " daemon makes them on the host and hands them to the guest before its sshd starts;"
+          + " the SSH gateway connects only to a VM that presents one of them, and 'known-hosts'"
+          + " prints them for ProxyJump users.")
+  public List<String> sshHostKeys;
+
   /** One entry of the phase history. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class PhaseTransition {

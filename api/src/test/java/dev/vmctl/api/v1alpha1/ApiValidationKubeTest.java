@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,6 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The CRDs in crds/, installed in a real kube-apiserver, accept, default and reject as documented.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class ApiValidationKubeTest {
 
   private static final String VM =
@@ -210,6 +212,47 @@ class ApiValidationKubeTest {
     KubeEnv.Result selected =
         env.kubectl("get", "vm", "--field-selector", "status.phase=Running", "-o", "name");
     assertThat(selected.stdout().trim()).isEqualTo("virtualmachine.vmctl.dev/shown");
+  }
+
+  @Test
+  void hostCpuOvercommitIsCheckedAndKubectlGetShowsCoresRatioAndVcpus(
+      KubeEnv env, KubernetesClient client) {
+    String host =
+        """
+        apiVersion: vmctl.dev/v1alpha1
+        kind: Host
+        metadata:
+          name: ratio-host
+        spec:
+          cpuOvercommit: RATIO
+        """;
+    String message = "cpuOvercommit must be a whole number of vCPUs per core from 1 to 32";
+    assertRejected(env, host.replace("RATIO", "0"), message);
+    assertRejected(env, host.replace("RATIO", "33"), message);
+    KubeEnv.Result created = env.kubectlWithInput(host.replace("RATIO", "8"), "create", "-f", "-");
+    assertThat(created.ok()).as(created.stderr()).isTrue();
+    try {
+      client
+          .resources(Host.class)
+          .withName("ratio-host")
+          .editStatus(
+              h -> {
+                Host.Status s = new Host.Status();
+                s.capacity = new ResourceAmounts(2, "8Gi", "100Gi");
+                s.cpuOvercommit = 8;
+                s.allocatable = new ResourceAmounts(16, "7Gi", "100Gi");
+                s.allocated = new ResourceAmounts(3, "3Gi", "40Gi");
+                h.setStatus(s);
+                return h;
+              });
+      String[] lines = env.kubectl("get", "host", "ratio-host").stdout().split("\n");
+      assertThat(lines[0].split("\\s{2,}"))
+          .startsWith(
+              "NAME", "READY", "UNSCHEDULABLE", "CORES", "OVERCOMMIT", "VCPUS", "VCPUS USED");
+      assertThat(lines[1].split("\\s+")).startsWith("ratio-host", "false", "2", "8", "16", "3");
+    } finally {
+      client.resources(Host.class).withName("ratio-host").delete();
+    }
   }
 
   private static void assertRejected(KubeEnv env, String manifest, String message) {

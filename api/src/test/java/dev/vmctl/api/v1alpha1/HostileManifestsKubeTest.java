@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * user would; rejected rows must leave nothing behind.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class HostileManifestsKubeTest {
   /** One row of the table. */
   record Row(String name, String manifest, String message, boolean accept) {

@@ -114,8 +114,12 @@ final class Operations {
       throw AgentException.invalid("interface is not a valid interface name");
     }
     must(List.of("ip", "link", "set", "dev", iface, "mtu", Long.toString(mtu), "up"));
-    must(List.of("ip", "addr", "flush", "dev", iface));
-    must(List.of("ip", "addr", "add", address, "dev", iface));
+    // Usually the boot already has it (the host's seed, applied by udev): then no flush, which
+    // would cut the address from under the SSH sessions that are already open.
+    if (!List.of(address).equals(addresses(iface))) {
+      must(List.of("ip", "addr", "flush", "dev", iface));
+      must(List.of("ip", "addr", "add", address, "dev", iface));
+    }
     if (gateway != null) {
       must(List.of("ip", "route", "replace", "default", "via", gateway, "dev", iface));
     }
@@ -127,7 +131,34 @@ final class Operations {
     return Map.of("interface", iface, "address", address);
   }
 
+  /**
+   * The interface with this MAC, waiting up to {@link #INTERFACE_WAIT} for it: the agent starts as
+   * early as sshd, before udev's coldplug has loaded virtio-net, so a host that configures the
+   * network at once can ask before the interface exists (seen in GuestBootGuestTest under load).
+   */
   private String findInterface(String mac) throws AgentException, IOException {
+    long deadline = System.nanoTime() + INTERFACE_WAIT.toNanos();
+    while (true) {
+      List<String> candidates = interfaces(mac);
+      if (!candidates.isEmpty()) {
+        return candidates.get(0);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AgentException(
+            "NotFound", mac == null ? "no network interface" : "no interface with MAC " + mac);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for the network interface", e);
+      }
+    }
+  }
+
+  private static final java.time.Duration INTERFACE_WAIT = java.time.Duration.ofSeconds(5);
+
+  private static List<String> interfaces(String mac) throws IOException {
     Path net = Path.of("/sys/class/net");
     List<String> candidates = new ArrayList<>();
     try (var list = Files.list(net)) {
@@ -142,11 +173,7 @@ final class Operations {
         }
       }
     }
-    if (candidates.isEmpty()) {
-      throw new AgentException(
-          "NotFound", mac == null ? "no network interface" : "no interface with MAC " + mac);
-    }
-    return candidates.get(0);
+    return candidates;
   }
 
   private Map<String, Object> setHostname(Args args) throws AgentException, IOException {
@@ -357,6 +384,22 @@ final class Operations {
     t.setDaemon(true);
     t.start();
     return Map.of("accepted", true);
+  }
+
+  /** The IPv4 addresses (CIDR) on an interface, as {@code ip -o -4 addr show} lists them. */
+  private List<String> addresses(String iface) throws IOException {
+    GuestSystem.Result r =
+        system.run(List.of("ip", "-o", "-4", "addr", "show", "dev", iface), Duration.ofSeconds(30));
+    List<String> found = new ArrayList<>();
+    for (String line : r.stdout().split("\n")) {
+      String[] words = line.trim().split("\\s+");
+      for (int i = 0; i + 1 < words.length; i++) {
+        if (words[i].equals("inet")) {
+          found.add(words[i + 1]);
+        }
+      }
+    }
+    return found;
   }
 
   private void must(List<String> argv) throws AgentException, IOException {

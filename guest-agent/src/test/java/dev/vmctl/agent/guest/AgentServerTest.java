@@ -219,6 +219,22 @@ class AgentServerTest {
   }
 
   @Test
+  void aNetworkTheBootAlreadyHasIsNotFlushedFromUnderOpenSessions() throws IOException {
+    system.addrShow =
+        "2: eth0    inet 10.100.0.5/24 brd 10.100.0.255 scope global eth0\\       valid_lft forever\n";
+    try (Conn c = new Conn()) {
+      c.ok("network.configure", Map.of("interface", "eth0", "address", "10.100.0.5/24"));
+      assertThat(system.commands).noneMatch(argv -> argv.contains("flush"));
+
+      c.ok("network.configure", Map.of("interface", "eth0", "address", "10.100.0.6/24"));
+      assertThat(system.commands)
+          .containsSubsequence(
+              List.of("ip", "addr", "flush", "dev", "eth0"),
+              List.of("ip", "addr", "add", "10.100.0.6/24", "dev", "eth0"));
+    }
+  }
+
+  @Test
   void badArgumentsGetReadableErrors() throws IOException {
     try (Conn c = new Conn()) {
       assertThat(c.error("network.configure", Map.of("address", "10.0.0.5")).get("message"))

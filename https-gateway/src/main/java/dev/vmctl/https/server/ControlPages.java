@@ -34,14 +34,30 @@ public final class ControlPages {
   private final WebAccess access;
   private final Directory directory;
   private final Clock clock;
+  private final String loginCommand;
 
+  /**
+   * @param loginCommand the command that prints a login link, with the gateway's real address
+   *     ({@code ssh -p 2222 localhost login})
+   */
   public ControlPages(
-      Domain domain, Sessions sessions, WebAccess access, Directory directory, Clock clock) {
+      Domain domain,
+      Sessions sessions,
+      WebAccess access,
+      Directory directory,
+      Clock clock,
+      String loginCommand) {
+    this.loginCommand = loginCommand;
     this.domain = domain;
     this.sessions = sessions;
     this.access = access;
     this.directory = directory;
     this.clock = clock;
+  }
+
+  /** The command that prints a login link, e.g. {@code ssh -p 2222 localhost login}. */
+  public String loginCommand() {
+    return loginCommand;
   }
 
   /** Answers {@code /__vmctl/...} on any host of the domain. */
@@ -80,7 +96,9 @@ public final class ControlPages {
                     HttpResponseStatus.FORBIDDEN,
                     "Login link not valid",
                     "This login link is expired, already used or not genuine."
-                        + " Run 'ssh <gateway> login' again for a new one."));
+                        + " Run '"
+                        + loginCommand
+                        + "' again for a new one."));
   }
 
   private FullHttpResponse logout(ByteBufAllocator alloc, List<String> cookieHeaders) {
@@ -116,7 +134,7 @@ public final class ControlPages {
           alloc,
           HttpResponseStatus.OK,
           "vmctl",
-          "You are not signed in. Run 'ssh <gateway> login' and open the link it prints.");
+          "You are not signed in. Run '" + loginCommand + "' and open the link it prints.");
     }
     List<String[]> links = new ArrayList<>();
     Set<String> seen = new LinkedHashSet<>();

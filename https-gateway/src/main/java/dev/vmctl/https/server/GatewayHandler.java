@@ -235,7 +235,9 @@ final class GatewayHandler extends ChannelDuplexHandler {
           "Private VM",
           visitor.signedIn()
               ? "This VM is not shared with " + visitor.email() + "."
-              : "This VM is private. Run 'ssh <gateway> login' and open the link to sign in.");
+              : "This VM is private. Run '"
+                  + gateway.control().loginCommand()
+                  + "' and open the link to sign in.");
       return;
     }
     if (route instanceof Route.Unavailable unavailable) {

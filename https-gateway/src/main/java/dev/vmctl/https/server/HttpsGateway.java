@@ -46,6 +46,8 @@ public final class HttpsGateway implements AutoCloseable {
    *
    * @param bindAddress the TLS listener's address
    * @param httpBindAddress the plain-HTTP listener's address
+   * @param sshGateway the SSH gateway as {@code ssh -J} takes it, for the pages that tell people
+   *     which command to run
    */
   public record Setup(
       Domain domain,
@@ -54,7 +56,8 @@ public final class HttpsGateway implements AutoCloseable {
       String httpBindAddress,
       int httpPort,
       Limits limits,
-      int threads) {}
+      int threads,
+      String sshGateway) {}
 
   public static HttpsGateway start(
       Setup setup,
@@ -75,7 +78,13 @@ public final class HttpsGateway implements AutoCloseable {
             new Routes(directory),
             sessions,
             access,
-            new ControlPages(setup.domain(), sessions, access, directory, clock),
+            new ControlPages(
+                setup.domain(),
+                sessions,
+                access,
+                directory,
+                clock,
+                SshCommand.of(setup.sshGateway(), "login")),
             new BackendPool(setup.limits()),
             metrics,
             setup.limits());

@@ -46,6 +46,7 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +58,7 @@ import org.shredzone.acme4j.Session;
  * certificate, and a wildcard through DNS-01 via the webhook provider.
  */
 @ExtendWith(KubeApiServerExtension.class)
+@Tag("kube")
 class AcmeCertificatesKubeTest {
   @TempDir Path work;
   private HttpServer http01Server;

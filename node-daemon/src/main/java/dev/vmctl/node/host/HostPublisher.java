@@ -5,6 +5,7 @@ import dev.vmctl.api.v1alpha1.ResourceAmounts;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.node.NodeConfig;
 import dev.vmctl.node.hypervisor.Hypervisor;
+import dev.vmctl.node.model.HostCapacity;
 import dev.vmctl.node.storage.Storage;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -49,14 +50,15 @@ public final class HostPublisher {
 
   public void publish() {
     try {
-      if (client.resources(Host.class).withName(config.hostName()).get() == null) {
-        Host host = new Host();
+      Host host = client.resources(Host.class).withName(config.hostName()).get();
+      if (host == null) {
+        host = new Host();
         host.getMetadata().setName(config.hostName());
         host.setSpec(new Host.Spec());
-        client.resource(host).create();
+        host = client.resource(host).create();
         log.info("registered Host {}", config.hostName());
       }
-      Host.Status status = measure();
+      Host.Status status = measure(host.getSpec() == null ? null : host.getSpec().cpuOvercommit);
       client
           .resources(Host.class)
           .withName(config.hostName())
@@ -70,19 +72,29 @@ public final class HostPublisher {
     }
   }
 
-  Host.Status measure() throws IOException {
+  /**
+   * @param cpuOvercommit the Host's spec.cpuOvercommit (null: the cluster default)
+   */
+  Host.Status measure(Integer cpuOvercommit) throws IOException {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    int cpus = Runtime.getRuntime().availableProcessors();
+    int cores = Runtime.getRuntime().availableProcessors();
     long memory = memTotal();
     long[] pool = storage.capacity();
     Host.Status s = new Host.Status();
-    s.capacity = new ResourceAmounts(cpus, quantity(memory), quantity(pool[0]));
+    s.capacity = new ResourceAmounts(cores, quantity(memory), quantity(pool[0]));
     long reserved = Quantity.getAmountInBytes(new Quantity(config.reservedMemory())).longValue();
+    HostCapacity capacity =
+        new HostCapacity(
+            cores,
+            config.reservedCpus(),
+            HostCapacity.ratio(cpuOvercommit, config.cpuOvercommit()));
+    s.cpuOvercommit = capacity.cpuOvercommit();
     s.allocatable =
         new ResourceAmounts(
-            Math.max(0, cpus - config.reservedCpus()),
-            quantity(Math.max(0, memory - reserved)),
+            capacity.allocatableVcpus(),
+            quantity(HostCapacity.allocatableMemory(memory, reserved)),
             quantity(pool[0]));
+    s.vmMemoryOverhead = config.vmMemoryOverhead();
     long aCpus = 0;
     long aMem = 0;
     long aDisk = 0;
@@ -94,6 +106,11 @@ public final class HostPublisher {
         aMem +=
             a.memory == null ? 0 : Quantity.getAmountInBytes(new Quantity(a.memory)).longValue();
         aDisk += a.disk == null ? 0 : Quantity.getAmountInBytes(new Quantity(a.disk)).longValue();
+        // Root and data volumes share the pool.
+        aDisk +=
+            a.rootDisk == null
+                ? 0
+                : Quantity.getAmountInBytes(new Quantity(a.rootDisk)).longValue();
       }
     }
     s.allocated = new ResourceAmounts((int) aCpus, quantity(aMem), quantity(aDisk));

@@ -2,6 +2,7 @@ package dev.vmctl.node.hypervisor;
 
 import dev.vmctl.agent.Json;
 import dev.vmctl.node.host.Commands;
+import dev.vmctl.node.host.cgroup.VmCgroup;
 import dev.vmctl.node.model.VmPlan;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -12,13 +13,15 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * cloud-hypervisor, one process per VM started with {@code --api-socket}, driven over its REST API
  * on that Unix socket. The VM config is built exactly as the OpenAPI spec defines VmConfig (see
  * docs/cloud-hypervisor-api.md). The process runs in its own session, so it outlives the node
- * daemon; "running" is measured through the API itself ({@code vmm.ping}, {@code vm.info}).
+ * daemon, and in the VM's cgroup ({@link VmCgroup}), so it is not charged to the daemon's;
+ * "running" is measured through the API itself ({@code vmm.ping}, {@code vm.info}).
  */
 public final class CloudHypervisor implements Hypervisor {
   static final String API = "/api/v1/";
@@ -29,6 +32,7 @@ public final class CloudHypervisor implements Hypervisor {
   private final Path kernelDir;
   private final String netns;
   private final Duration apiTimeout;
+  private final VmCgroup cgroup;
 
   /** One client (one kept-alive connection) per VMM, by API socket. */
   private final Map<Path, UnixHttp> clients = new ConcurrentHashMap<>();
@@ -43,6 +47,21 @@ public final class CloudHypervisor implements Hypervisor {
    */
   public CloudHypervisor(
       Commands commands, String binary, Path kernelDir, String netns, Duration apiTimeout) {
+    this(commands, binary, kernelDir, netns, apiTimeout, VmCgroup.NONE);
+  }
+
+  /**
+   * @param cgroup where each VMM runs: made and limited before the launch, joined by the launch
+   *     script before it execs the binary, removed by {@link #stop}
+   */
+  public CloudHypervisor(
+      Commands commands,
+      String binary,
+      Path kernelDir,
+      String netns,
+      Duration apiTimeout,
+      VmCgroup cgroup) {
+    this.cgroup = cgroup;
     this.apiTimeout = apiTimeout;
     this.commands = commands;
     this.binary = binary;
@@ -228,18 +247,22 @@ public final class CloudHypervisor implements Hypervisor {
     Files.deleteIfExists(plan.apiSocket());
     Files.deleteIfExists(lockFile(plan));
     Files.deleteIfExists(plan.vsockSocket());
+    cgroup.apply(plan);
+    // The shell writes its pid, sends its output to the log (a failed cgroup join says why there),
+    // joins the VM's cgroup and only then becomes the VMM: it never runs in the daemon's cgroup.
     String script =
         "echo $$ > '"
             + plan.dir().resolve("cloud-hypervisor.pid")
-            + "'; exec "
+            + "'; exec >>'"
+            + plan.dir().resolve("cloud-hypervisor.log")
+            + "' 2>&1 </dev/null; "
+            + cgroup.joinCommand(plan)
+            + "exec "
             + (netns == null || netns.isBlank() ? "" : "ip netns exec " + netns + " ")
             + "'"
             + binary
             + "' --api-socket path="
-            + plan.apiSocket()
-            + " >>'"
-            + plan.dir().resolve("cloud-hypervisor.log")
-            + "' 2>&1 </dev/null";
+            + plan.apiSocket();
     commands.must("setsid", "-f", "sh", "-c", script);
     Instant deadline = Instant.now().plusSeconds(10);
     while (probe(plan) != Vmm.ANSWERING) {
@@ -252,6 +275,19 @@ public final class CloudHypervisor implements Hypervisor {
             "cloud-hypervisor did not answer on " + plan.apiSocket() + logTail(plan));
       }
       sleep(20);
+    }
+    Optional<Long> pid = launchedPid(plan);
+    if (pid.isPresent()) {
+      cgroup.verify(plan, List.of(pid.get()));
+    }
+  }
+
+  private static Optional<Long> launchedPid(VmPlan plan) {
+    try {
+      return Optional.of(
+          Long.parseLong(Files.readString(plan.dir().resolve("cloud-hypervisor.pid")).trim()));
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
     }
   }
 
@@ -318,6 +354,7 @@ public final class CloudHypervisor implements Hypervisor {
     Files.deleteIfExists(pidFile);
     Files.deleteIfExists(plan.apiSocket());
     Files.deleteIfExists(lockFile(plan));
+    cgroup.remove(plan); // the VMM is gone: its cgroup is empty
   }
 
   /** SIGKILL for the process in the pid file when its command line is this VM's VMM. */
@@ -411,6 +448,7 @@ public final class CloudHypervisor implements Hypervisor {
       throw new IOException(
           "cloud-hypervisor vm.resize failed (" + r.status() + "): " + r.body().strip());
     }
+    cgroup.apply(plan); // the CPU weight follows the vCPUs
     return true;
   }
 

@@ -1,6 +1,7 @@
 package dev.vmctl.node.hypervisor;
 
 import dev.vmctl.node.host.Commands;
+import dev.vmctl.node.host.cgroup.VmCgroup;
 import dev.vmctl.node.model.VmPlan;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,7 +17,8 @@ import java.util.Optional;
  * QEMU {@code -M microvm} with QMP on a Unix socket; KVM when configured, software emulation
  * otherwise. vsock goes through vhost-device-vsock (one per VM), whose Unix socket speaks the same
  * {@code CONNECT <port>} protocol as cloud-hypervisor. Both processes are daemonised in their own
- * session, so they outlive the node daemon and are re-adopted by pid file.
+ * session and run in the VM's cgroup ({@link VmCgroup}), so they outlive the node daemon, are not
+ * charged to its cgroup, and are re-adopted by pid file.
  */
 public final class QemuHypervisor implements Hypervisor {
   private final Commands commands;
@@ -26,6 +28,10 @@ public final class QemuHypervisor implements Hypervisor {
   private final String netns;
   private final boolean kvm;
   private final Duration qmpTimeout;
+  private final VmCgroup cgroup;
+
+  /** MiB of translated code software emulation caches (QEMU's default is 1024). */
+  static final int TCG_TB_MIB = 256;
 
   public QemuHypervisor(
       Commands commands,
@@ -48,6 +54,23 @@ public final class QemuHypervisor implements Hypervisor {
       String netns,
       boolean kvm,
       Duration qmpTimeout) {
+    this(commands, qemu, vhostVsock, kernelDir, netns, kvm, qmpTimeout, VmCgroup.NONE);
+  }
+
+  /**
+   * @param cgroup where QEMU and vhost-device-vsock run: made and limited before they start, joined
+   *     by their launch scripts before they exec, removed by {@link #stop}
+   */
+  public QemuHypervisor(
+      Commands commands,
+      String qemu,
+      String vhostVsock,
+      Path kernelDir,
+      String netns,
+      boolean kvm,
+      Duration qmpTimeout,
+      VmCgroup cgroup) {
+    this.cgroup = cgroup;
     this.qmpTimeout = qmpTimeout;
     this.commands = commands;
     this.qemu = qemu;
@@ -102,6 +125,7 @@ public final class QemuHypervisor implements Hypervisor {
   @Override
   public void start(VmPlan plan, String rootVolume, String dataVolume) throws IOException {
     Path dir = plan.dir();
+    cgroup.apply(plan);
     ensureVsockDevice(plan);
     List<String> argv = new ArrayList<>();
     argv.addAll(
@@ -115,7 +139,11 @@ public final class QemuHypervisor implements Hypervisor {
             "-qmp",
             "unix:" + dir.resolve("qmp.sock") + ",server=on,wait=off",
             "-M",
-            "microvm,rtc=on,memory-backend=mem" + (kvm ? ",accel=kvm" : ",accel=tcg"),
+            "microvm,rtc=on,memory-backend=mem",
+            // Software emulation's translation cache would grow to 1 GiB by default: capped, the
+            // VM's memory overhead stays inside its cgroup's limit (docs/node-daemon.md).
+            "-accel",
+            kvm ? "kvm" : "tcg,tb-size=" + TCG_TB_MIB,
             "-cpu",
             kvm ? "host" : "max",
             "-smp",
@@ -154,10 +182,19 @@ public final class QemuHypervisor implements Hypervisor {
             "vhost-user-vsock-device,chardev=vsock",
             "-device",
             "virtio-rng-device"));
-    Commands.Result r = commands.run(Commands.inNetns(netns, argv));
+    // A shell joins the VM's cgroup, then becomes QEMU (which daemonises from there). It joins
+    // before `ip netns exec`, which mounts a sysfs of the namespace's own: no cgroupfs in there.
+    List<String> joined =
+        new ArrayList<>(List.of("sh", "-c", cgroup.joinCommand(plan) + "exec \"$@\"", "sh"));
+    joined.addAll(Commands.inNetns(netns, argv));
+    Commands.Result r = commands.run(joined);
     if (!r.ok()) {
       throw new IOException("qemu failed to start: " + r.stderr().strip());
     }
+    List<Long> pids = new ArrayList<>();
+    pidIfAlive(dir.resolve("qemu.pid"), marker(plan)).ifPresent(pids::add);
+    pidIfAlive(dir.resolve("vhost.pid"), dir.resolve("vhost.sock").toString()).ifPresent(pids::add);
+    cgroup.verify(plan, pids);
   }
 
   /** vhost-device-vsock for this VM, detached in its own session, adopted if already running. */
@@ -172,22 +209,23 @@ public final class QemuHypervisor implements Hypervisor {
     String script =
         "echo $$ > '"
             + dir.resolve("vhost.pid")
-            + "'; exec '"
+            + "'; exec >>'"
+            + dir.resolve("vhost.log")
+            + "' 2>&1 </dev/null; "
+            + cgroup.joinCommand(plan)
+            + "exec '"
             + vhostVsock
             + "' --vm guest-cid="
             + plan.vsockCid()
             + ",socket="
             + socket
             + ",uds-path="
-            + plan.vsockSocket()
-            + " >>'"
-            + dir.resolve("vhost.log")
-            + "' 2>&1 </dev/null";
+            + plan.vsockSocket();
     commands.must("setsid", "-f", "sh", "-c", script);
     Instant deadline = Instant.now().plusSeconds(10);
     while (!Files.exists(socket)) {
       if (Instant.now().isAfter(deadline)) {
-        throw new IOException("vhost-device-vsock did not create " + socket);
+        throw new IOException("vhost-device-vsock did not create " + socket + logTail(dir));
       }
       sleep(20);
     }
@@ -222,6 +260,17 @@ public final class QemuHypervisor implements Hypervisor {
     }
     for (String f : List.of("qemu.pid", "vhost.pid", "qmp.sock", "vhost.sock", "vsock.sock")) {
       Files.deleteIfExists(dir.resolve(f));
+    }
+    cgroup.remove(plan); // waits for both processes to be gone
+  }
+
+  /** The last line of vhost-device-vsock's log (e.g. why joining the VM's cgroup failed), or "". */
+  private static String logTail(Path dir) {
+    try {
+      List<String> lines = Files.readAllLines(dir.resolve("vhost.log"));
+      return lines.isEmpty() ? "" : ": " + lines.get(lines.size() - 1).strip();
+    } catch (IOException e) {
+      return "";
     }
   }
 

@@ -13,6 +13,9 @@ import java.util.HexFormat;
 public final class VmPlanner {
   private VmPlanner() {}
 
+  /** The root volume's size when the spec names none (the CRD's default). */
+  public static final String DEFAULT_ROOT_DISK = "10Gi";
+
   /** A short stable id from the VM's uid: survives restarts of the daemon and the VM. */
   public static String id(VirtualMachine vm) {
     return hash(vm.getMetadata().getUid()).substring(0, 12);
@@ -39,6 +42,7 @@ public final class VmPlanner {
     long memory = bytes(spec.memory == null ? "1Gi" : spec.memory);
     long maxMemory = spec.maxMemory == null ? memory : Math.max(memory, bytes(spec.maxMemory));
     long disk = bytes(spec.disk == null ? "10Gi" : spec.disk);
+    long rootDisk = bytes(spec.rootDisk == null ? DEFAULT_ROOT_DISK : spec.rootDisk);
     var status = vm.getStatus();
     // Never more than the operator granted (status.allocated, the VM's maximums): a spec that grew
     // past quota or host room runs at the granted size until the growth is granted.
@@ -53,6 +57,9 @@ public final class VmPlanner {
     }
     if (granted != null && granted.disk != null) {
       disk = Math.min(disk, bytes(granted.disk));
+    }
+    if (granted != null && granted.rootDisk != null) {
+      rootDisk = Math.min(rootDisk, bytes(granted.rootDisk));
     }
     return new VmPlan(
         id,
@@ -70,7 +77,8 @@ public final class VmPlanner {
         status == null ? null : status.ipAddress,
         subnet.gateway(),
         subnet.prefix(),
-        status == null || status.vsockCid == null ? 0 : status.vsockCid);
+        status == null || status.vsockCid == null ? 0 : status.vsockCid,
+        rootDisk);
   }
 
   static long bytes(String quantity) {

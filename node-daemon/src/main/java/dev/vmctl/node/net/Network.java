@@ -14,7 +14,7 @@ import java.util.Map;
  * for egress and, by default, no VM-to-VM traffic. Optionally everything lives in a network
  * namespace (local runs and tests), so the machine's own networking is untouched.
  */
-public final class Network {
+public final class Network implements HostNetwork {
   static final String TABLE = "vmctl";
   private final Commands commands;
   private final String netns;
@@ -54,15 +54,64 @@ public final class Network {
 
   /** Bridge with the gateway address, forwarding and nftables rules; each part measured first. */
   public void ensureBridge() throws IOException {
+    if (!bridgeReady()) {
+      createBridge();
+    }
+    if (!rulesLoaded()) {
+      loadRules();
+    }
+  }
+
+  @Override
+  public boolean bridgeReady() throws IOException {
+    Commands.Result shown = ip("-j", "addr", "show", "dev", bridge);
+    return shown.ok() && bridgeState(shown.stdout(), subnet.gateway(), subnet.prefix()).ready();
+  }
+
+  /**
+   * What {@code ip -j addr show dev X} says of the bridge: up, and carrying the gateway address.
+   */
+  record BridgeState(boolean up, boolean addressed) {
+    boolean ready() {
+      return up && addressed;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  static BridgeState bridgeState(String json, String address, int prefix) {
+    Object parsed = Json.parse(json.strip());
+    if (!(parsed instanceof List<?> links) || links.size() != 1) {
+      return new BridgeState(false, false);
+    }
+    Map<String, Object> link = (Map<String, Object>) links.get(0);
+    boolean up = link.get("flags") instanceof List<?> f && f.contains("UP");
+    boolean addressed =
+        link.get("addr_info") instanceof List<?> addrs
+            && addrs.stream()
+                .anyMatch(
+                    a ->
+                        a instanceof Map<?, ?> m
+                            && address.equals(m.get("local"))
+                            && m.get("prefixlen") instanceof Number n
+                            && n.intValue() == prefix);
+    return new BridgeState(up, addressed);
+  }
+
+  /** Each part measured first: an existing bridge is not added again, an up one not set up. */
+  @Override
+  public void createBridge() throws IOException {
     if (!linkExists(bridge)) {
       mustIp("link", "add", bridge, "type", "bridge");
     }
-    String addr = subnet.gateway() + "/" + subnet.prefix();
-    if (!ip("-o", "addr", "show", "dev", bridge).stdout().contains(" " + addr + " ")) {
-      mustIp("addr", "add", addr, "dev", bridge);
+    BridgeState state =
+        bridgeState(
+            ip("-j", "addr", "show", "dev", bridge).stdout(), subnet.gateway(), subnet.prefix());
+    if (!state.addressed()) {
+      mustIp("addr", "add", subnet.gateway() + "/" + subnet.prefix(), "dev", bridge);
     }
-    mustIp("link", "set", bridge, "up");
-    ensureNftables();
+    if (!state.up()) {
+      mustIp("link", "set", bridge, "up");
+    }
   }
 
   /** The rules' marker: a table without it is from an older daemon and is replaced whole. */
@@ -74,12 +123,26 @@ public final class Network {
    * gateway), VM egress leaves through NAT. Measured by content, not by the table's existence, so
    * an older or hand-edited table is replaced in one atomic nft transaction.
    */
-  private void ensureNftables() throws IOException {
-    List<String> list = Commands.inNetns(netns, List.of("nft", "list", "table", "inet", TABLE));
-    Commands.Result current = commands.run(list);
-    if (current.ok() && current.stdout().contains(INPUT_MARK)) {
-      return;
+  @Override
+  public boolean rulesLoaded() throws IOException {
+    Commands.Result current = commands.run(listTable());
+    if (!current.ok() || !RULE_MARKS.stream().allMatch(current.stdout()::contains)) {
+      return false;
     }
+    Commands.Result forwarding =
+        commands.run(Commands.inNetns(netns, List.of("sysctl", "-n", "net.ipv4.ip_forward")));
+    return forwarding.ok() && forwarding.stdout().strip().equals("1");
+  }
+
+  /** Each of the table's rules carries one of these comments: listed means loaded. */
+  static final List<String> RULE_MARKS = List.of(INPUT_MARK, "no VM-to-VM traffic", "VM egress");
+
+  private List<String> listTable() {
+    return Commands.inNetns(netns, List.of("nft", "list", "table", "inet", TABLE));
+  }
+
+  @Override
+  public void loadRules() throws IOException {
     String rules =
         """
         table inet %1$s
@@ -113,16 +176,11 @@ public final class Network {
     } finally {
       java.nio.file.Files.deleteIfExists(file);
     }
-    Commands.Result after = commands.run(list);
-    if (!after.ok() || !after.stdout().contains(INPUT_MARK)) {
-      throw new IOException("nft table inet " + TABLE + " is not as written: " + after.stderr());
-    }
-    // Forwarding for VM egress; verified, since a failed sysctl leaves VMs without a network.
-    commands.run(Commands.inNetns(netns, List.of("sysctl", "-qw", "net.ipv4.ip_forward=1")));
-    Commands.Result forwarding =
-        commands.run(Commands.inNetns(netns, List.of("sysctl", "-n", "net.ipv4.ip_forward")));
-    if (!forwarding.ok() || !forwarding.stdout().strip().equals("1")) {
-      throw new IOException("net.ipv4.ip_forward could not be enabled: " + forwarding.stderr());
+    // Forwarding for VM egress; its result is checked by rulesLoaded, the step's verify.
+    Commands.Result sysctl =
+        commands.run(Commands.inNetns(netns, List.of("sysctl", "-qw", "net.ipv4.ip_forward=1")));
+    if (!sysctl.ok()) {
+      throw new IOException("net.ipv4.ip_forward could not be enabled: " + sysctl.stderr().strip());
     }
   }
 
@@ -132,11 +190,20 @@ public final class Network {
    * create/attach/isolate commands again.
    */
   public void ensureTap(String tap) throws IOException {
-    Commands.Result shown = ip("-d", "-j", "link", "show", "dev", tap);
-    if (shown.ok() && attachedIsolatedAndUp(shown.stdout(), bridge)) {
-      return;
+    if (!tapReady(tap)) {
+      createTap(tap);
     }
-    if (!shown.ok()) {
+  }
+
+  @Override
+  public boolean tapReady(String tap) throws IOException {
+    Commands.Result shown = ip("-d", "-j", "link", "show", "dev", tap);
+    return shown.ok() && attachedIsolatedAndUp(shown.stdout(), bridge);
+  }
+
+  @Override
+  public void createTap(String tap) throws IOException {
+    if (!linkExists(tap)) {
       mustIp("tuntap", "add", "dev", tap, "mode", "tap");
     }
     attachIsolated(tap);
@@ -185,6 +252,7 @@ public final class Network {
     return linkExists(tap);
   }
 
+  @Override
   public void removeTap(String tap) throws IOException {
     if (linkExists(tap)) {
       mustIp("link", "delete", tap);

@@ -101,28 +101,49 @@ public final class LvmThinStorage implements Storage {
   }
 
   @Override
+  public boolean rootReady(VmPlan plan) throws IOException {
+    return find(list(), rootName(plan))
+        .filter(lv -> lv.sizeBytes() >= plan.rootDiskBytes())
+        .isPresent();
+  }
+
+  @Override
+  public boolean dataReady(VmPlan plan) throws IOException {
+    Optional<Lv> lv = find(list(), dataName(plan));
+    return lv.isPresent()
+        && lv.get().sizeBytes() >= plan.diskBytes()
+        && VolumeLabel.read(commands, device(dataName(plan)))
+            .filter(DATA_LABEL::equals)
+            .isPresent();
+  }
+
+  @Override
   public String ensureRoot(VmPlan plan) throws IOException {
     List<Lv> lvs = list();
     String name = rootName(plan);
-    if (find(lvs, name).isPresent()) {
-      return device(name);
+    Optional<Lv> existing = find(lvs, name);
+    long size;
+    if (existing.isPresent()) {
+      size = existing.get().sizeBytes();
+    } else {
+      String base = "base-" + plan.image();
+      Lv origin =
+          find(lvs, base)
+              .orElseThrow(
+                  () ->
+                      new IOException(
+                          "image "
+                              + plan.image()
+                              + " is not on this host (no LV "
+                              + vg
+                              + "/"
+                              + base
+                              + ")"));
+      snapshot(base, name);
+      size = origin.sizeBytes(); // a snapshot is its origin's size: no lvs to learn it
     }
-    String base = "base-" + plan.image();
-    if (find(lvs, base).isEmpty()) {
-      throw new IOException(
-          "image " + plan.image() + " is not on this host (no LV " + vg + "/" + base + ")");
-    }
-    // Thin snapshot, activated despite the snapshot's default activation-skip flag.
-    commands.must(
-        "lvcreate",
-        "--snapshot",
-        "--name",
-        name,
-        "--setactivationskip",
-        "n",
-        "--activate",
-        "y",
-        vg + "/" + base);
+    // The guest grows its filesystem at boot; a thin LV's new size costs nothing until written.
+    growTo(name, size, plan.rootDiskBytes());
     return device(name);
   }
 
@@ -132,30 +153,95 @@ public final class LvmThinStorage implements Storage {
     String name = dataName(plan);
     Optional<Lv> existing = find(lvs, name);
     if (existing.isPresent()) {
-      if (existing.get().sizeBytes() < plan.diskBytes()) {
-        commands.must("lvextend", "--size", plan.diskBytes() + "b", vg + "/" + name);
-      }
+      growTo(name, existing.get().sizeBytes(), plan.diskBytes());
+      // A blank LV (made by an older daemon that crashed before mkfs): format it, never a used one.
+      VolumeLabel.formatIfBlank(commands, device(name));
       return device(name);
+    }
+    // Made under a temporary name and renamed when whole, so a crash leaves only the -new LV
+    // (removed and redone here), never a data volume sharing the template's UUID.
+    String fresh = name + "-new";
+    if (find(lvs, fresh).isPresent()) {
+      commands.must("lvremove", "--yes", vg + "/" + fresh);
+    }
+    snapshot(dataTemplate(lvs), fresh);
+    growTo(fresh, DataTemplate.SIZE, plan.diskBytes());
+    DataTemplate.giveOwnIdentity(commands, device(fresh));
+    commands.must("lvrename", vg, fresh, name);
+    return device(name);
+  }
+
+  /** The pool's formatted empty data volume, made once (see {@link DataTemplate}). */
+  private synchronized String dataTemplate(List<Lv> lvs) throws IOException {
+    String name = "tmpl-" + DataTemplate.NAME;
+    if (find(lvs, name).isPresent()) {
+      return name;
+    }
+    List<Lv> now = list(); // another VM's pass may have made it since lvs was read
+    if (find(now, name).isPresent()) {
+      return name;
+    }
+    String fresh = name + "-new";
+    if (find(now, fresh).isPresent()) {
+      commands.must("lvremove", "--yes", vg + "/" + fresh);
     }
     commands.must(
         "lvcreate",
         "--thin",
         "--virtualsize",
-        plan.diskBytes() + "b",
+        DataTemplate.SIZE + "b",
+        "--name",
+        fresh,
+        vg + "/" + pool);
+    DataTemplate.format(commands, device(fresh), true);
+    commands.must("lvrename", vg, fresh, name);
+    return name;
+  }
+
+  /** A thin snapshot, activated despite the snapshot's default activation-skip flag. */
+  private void snapshot(String origin, String name) throws IOException {
+    commands.must(
+        "lvcreate",
+        "--snapshot",
         "--name",
         name,
-        vg + "/" + pool);
-    commands.must("mkfs.ext4", "-q", "-F", "-L", "vmctl-data", device(name));
-    return device(name);
+        "--setactivationskip",
+        "n",
+        "--activate",
+        "y",
+        vg + "/" + origin);
+  }
+
+  private void growTo(String name, long size, long wanted) throws IOException {
+    if (size < wanted) {
+      commands.must("lvextend", "--size", wanted + "b", vg + "/" + name);
+    }
   }
 
   @Override
-  public void remove(VmPlan plan) throws IOException {
-    List<Lv> lvs = list();
-    for (String name : List.of(rootName(plan), dataName(plan))) {
-      if (find(lvs, name).isPresent()) {
-        commands.must("lvremove", "--yes", vg + "/" + name);
-      }
+  public String rootDevice(VmPlan plan) {
+    return device(rootName(plan));
+  }
+
+  @Override
+  public String dataDevice(VmPlan plan) {
+    return device(dataName(plan));
+  }
+
+  @Override
+  public void removeRoot(VmPlan plan) throws IOException {
+    removeLv(rootName(plan));
+  }
+
+  @Override
+  public void removeData(VmPlan plan) throws IOException {
+    removeLv(dataName(plan) + "-new");
+    removeLv(dataName(plan));
+  }
+
+  private void removeLv(String name) throws IOException {
+    if (find(list(), name).isPresent()) {
+      commands.must("lvremove", "--yes", vg + "/" + name);
     }
   }
 

@@ -4,19 +4,55 @@ import dev.vmctl.node.model.VmPlan;
 import java.io.IOException;
 import java.util.List;
 
-/** A VM's volumes: a copy-on-write root cloned from a base image and a persistent data volume. */
+/**
+ * A VM's volumes: a copy-on-write root cloned from a base image and a persistent data volume. Each
+ * volume has a measure ({@code …Ready}, also the verify after creating), an apply ({@code ensure…})
+ * and a remove, so the node daemon's steps can check what a crash left behind.
+ */
 public interface Storage {
+  /** The label of a data volume's ext4 filesystem; anything else on the volume is not touched. */
+  String DATA_LABEL = "vmctl-data";
+
   /** lvm-thin, btrfs or reflink. */
   String driver();
+
+  /** Measures: the root clone exists. */
+  boolean rootReady(VmPlan plan) throws IOException;
 
   /** Measures, then creates the root clone if it is missing. Returns the block device/file. */
   String ensureRoot(VmPlan plan) throws IOException;
 
-  /** Measures, then creates (and formats, labelled vmctl-data) or grows the data volume. */
+  /**
+   * Measures: the data volume exists, is at least the planned size and carries the ext4 filesystem
+   * labelled {@value #DATA_LABEL} (a crash between creating and formatting leaves a volume that
+   * exists but is not ready).
+   */
+  boolean dataReady(VmPlan plan) throws IOException;
+
+  /**
+   * Measures, then creates, formats (a volume with no filesystem at all) or grows the data volume.
+   * A volume carrying some other filesystem is refused, never formatted: it may hold someone's
+   * data.
+   */
   String ensureData(VmPlan plan) throws IOException;
 
+  /** The root volume's block device or file, by name only (no I/O). */
+  String rootDevice(VmPlan plan);
+
+  /** The data volume's block device or file, by name only (no I/O). */
+  String dataDevice(VmPlan plan);
+
+  /** Removes the root clone; an absent one is fine. */
+  void removeRoot(VmPlan plan) throws IOException;
+
+  /** Removes the data volume; an absent one is fine. */
+  void removeData(VmPlan plan) throws IOException;
+
   /** Removes both volumes; absent ones are fine. */
-  void remove(VmPlan plan) throws IOException;
+  default void remove(VmPlan plan) throws IOException {
+    removeData(plan);
+    removeRoot(plan);
+  }
 
   /** Base images present (by name). */
   List<String> images() throws IOException;

@@ -144,6 +144,7 @@ public final class ChaosBench {
     vm.setSpec(new VirtualMachineSpec());
     vm.getSpec().memory = "256Mi";
     vm.getSpec().disk = "1Gi";
+    vm.getSpec().rootDisk = "2Gi"; // the smallest: the pool reserves root + data per VM
     try {
       client.resource(vm).create();
       created.incrementAndGet();

@@ -73,7 +73,10 @@ public final class ControlPlaneBench {
               "cloud-hypervisor",
               "vmctl-system",
               java.time.Duration.ofSeconds(5),
-              "");
+              "",
+              null, // no VM cgroups: the hypervisor is a fake
+              "vmctl",
+              "0");
       try (VmctlOperator operator =
               VmctlOperator.start(
                   server.adminClient(),

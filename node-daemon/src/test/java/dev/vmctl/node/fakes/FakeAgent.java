@@ -31,6 +31,12 @@ public final class FakeAgent implements AutoCloseable {
   public volatile boolean rejectKeys;
   public volatile List<String> installedKeys = List.of();
 
+  /** What the guest does when asked to power off (the fake host ends its "hypervisor"). */
+  public volatile Runnable onShutdown = () -> {};
+
+  /** Whether the guest ignores a power-off request (a hung guest). */
+  public volatile boolean ignoreShutdown;
+
   public FakeAgent(Path socket) throws IOException {
     this.socket = socket;
     Files.deleteIfExists(socket);
@@ -102,6 +108,14 @@ public final class FakeAgent implements AutoCloseable {
           return reply;
         }
         installedKeys = (List<String>) ((Map<String, Object>) request.get("args")).get("keys");
+      }
+      case "shutdown" -> {
+        if (!ignoreShutdown) {
+          // Powers off a moment after answering, as a guest does.
+          Thread t = new Thread(onShutdown, "fake-guest-poweroff");
+          t.setDaemon(true);
+          t.start();
+        }
       }
       default -> {}
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vmctl.agent.Json;
+import dev.vmctl.node.fakes.RecordingVmCgroup;
 import dev.vmctl.node.host.Commands;
 import dev.vmctl.node.hypervisor.CloudHypervisorEmulator.Options;
 import dev.vmctl.node.model.VmPlan;
@@ -215,6 +216,34 @@ class CloudHypervisorTest {
   }
 
   /** The whole life of a VM, in the order a real host sees it, on both supported versions. */
+  @Test
+  void theVmCgroupIsMadeBeforeTheLaunchJoinedBeforeExecFollowsResizeAndGoesWithStop()
+      throws IOException {
+    String[] volumes = volumes();
+    LaunchingCommands commands = new LaunchingCommands(Options.upstream());
+    RecordingVmCgroup cgroup = new RecordingVmCgroup();
+    CloudHypervisor ch =
+        new CloudHypervisor(
+            commands,
+            "cloud-hypervisor",
+            dir.resolve("kernel"),
+            null,
+            Duration.ofSeconds(2),
+            cgroup);
+    VmPlan plan = plan(1, 4, 512, 2048);
+
+    ch.start(plan, volumes[0], volumes[1]);
+    String script = commands.commands.get(commands.commands.size() - 1).get(4);
+    assertThat(script.indexOf(RecordingVmCgroup.JOIN))
+        .as("joins in the launch shell, before it becomes the VMM: " + script)
+        .isPositive()
+        .isLessThan(script.indexOf("exec 'cloud-hypervisor'"));
+    assertThat(ch.resize(plan(3, 4, 1024, 2048))).isTrue();
+    ch.stop(plan, Duration.ZERO);
+
+    assertThat(cgroup.calls).containsExactly("apply 1 cpus", "apply 3 cpus", "remove");
+  }
+
   @ParameterizedTest
   @MethodSource("versions")
   void startPauseResumeResizeRebootSnapshotStopStart(Options options) throws IOException {

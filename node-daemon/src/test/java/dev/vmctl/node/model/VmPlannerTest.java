@@ -40,6 +40,7 @@ class VmPlannerTest {
     assertThat(a.maxCpus()).isEqualTo(4);
     assertThat(a.maxMemoryBytes()).isEqualTo(1L << 30);
     assertThat(a.diskBytes()).isEqualTo(20L << 30);
+    assertThat(a.rootDiskBytes()).as("the CRD's default").isEqualTo(10L << 30);
     assertThat(a.gateway()).isEqualTo("10.100.0.1");
     assertThat(VmPlanner.plan(vm("other"), Path.of("/x"), Subnet.parse("10.100.0.0/24")).mac())
         .isNotEqualTo(a.mac());
@@ -53,14 +54,17 @@ class VmPlannerTest {
     vm.getSpec().maxCpus = null;
     vm.getSpec().memory = "200Gi";
     vm.getSpec().disk = "900Gi";
+    vm.getSpec().rootDisk = "800Gi";
     vm.setStatus(new VirtualMachineStatus());
     vm.getStatus().allocated = new dev.vmctl.api.v1alpha1.ResourceAmounts(4, "1Gi", "20Gi");
+    vm.getStatus().allocated.rootDisk = "30Gi";
     VmPlan plan = VmPlanner.plan(vm, Path.of("/x"), Subnet.parse("10.100.0.0/24"));
     assertThat(plan.cpus()).isEqualTo(4);
     assertThat(plan.maxCpus()).isEqualTo(4);
     assertThat(plan.memoryBytes()).isEqualTo(1L << 30);
     assertThat(plan.maxMemoryBytes()).isEqualTo(1L << 30);
     assertThat(plan.diskBytes()).isEqualTo(20L << 30);
+    assertThat(plan.rootDiskBytes()).isEqualTo(30L << 30);
   }
 
   @Test

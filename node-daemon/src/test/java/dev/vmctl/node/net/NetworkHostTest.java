@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * carrier without a hypervisor behind it; the bridge treats both kinds of port the same). Guests
  * reach the gateway, not each other.
  */
+@Tag("host")
 class NetworkHostTest {
   final Commands commands = new ProcessCommands();
   final String suffix = UUID.randomUUID().toString().substring(0, 6);

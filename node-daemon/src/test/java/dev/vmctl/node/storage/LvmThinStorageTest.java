@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /** Command construction and lvs parsing, against captured and format-faithful fixtures. */
@@ -18,6 +19,8 @@ class LvmThinStorageTest {
   /** Answers lvs with a fixture, records every other command; independent of the real runner. */
   static final class FixtureCommands implements Commands {
     final List<List<String>> commands = new ArrayList<>();
+    final java.util.Map<String, String> labels =
+        new java.util.HashMap<>(java.util.Map.of("/dev/vmctl/vm-0123456789ab-data", "vmctl-data"));
     String lvsFixture;
     Result failWith;
 
@@ -30,6 +33,10 @@ class LvmThinStorageTest {
       commands.add(argv);
       if (argv.get(0).equals("lvs")) {
         return new Result(0, fixture(lvsFixture), "");
+      }
+      if (argv.get(0).equals("blkid")) { // exit 2: blkid found no filesystem
+        String label = labels.get(argv.get(argv.size() - 1));
+        return label == null ? new Result(2, "", "") : new Result(0, label + "\n", "");
       }
       return failWith != null ? failWith : new Result(0, "", "");
     }
@@ -61,6 +68,27 @@ class LvmThinStorageTest {
         3);
   }
 
+  static VmPlan withRootDisk(VmPlan p, long rootDisk) {
+    return new VmPlan(
+        p.id(),
+        p.name(),
+        p.namespace(),
+        p.dir(),
+        p.image(),
+        p.cpus(),
+        p.maxCpus(),
+        p.memoryBytes(),
+        p.maxMemoryBytes(),
+        p.diskBytes(),
+        p.tap(),
+        p.mac(),
+        p.ipAddress(),
+        p.gateway(),
+        p.prefix(),
+        p.vsockCid(),
+        rootDisk);
+  }
+
   @Test
   void parsesCapturedAndThinReports() throws IOException {
     assertThat(LvmThinStorage.parse(fixture("lvs-empty.json"))).isEmpty();
@@ -77,11 +105,15 @@ class LvmThinStorageTest {
   void createsASnapshotRootAndAThinDataVolumeOnlyWhenMissing() throws IOException {
     FixtureCommands commands = new FixtureCommands("lvs-thin.json");
     LvmThinStorage storage = new LvmThinStorage(commands, "vmctl", "pool");
-    VmPlan fresh = plan("aaaaaaaaaaaa", 20L << 30);
+    VmPlan fresh = withRootDisk(plan("aaaaaaaaaaaa", 20L << 30), 12L << 30);
     assertThat(storage.ensureRoot(fresh)).isEqualTo("/dev/vmctl/vm-aaaaaaaaaaaa-root");
     assertThat(storage.ensureData(fresh)).isEqualTo("/dev/vmctl/vm-aaaaaaaaaaaa-data");
-    assertThat(commands.commands)
-        .contains(
+    List<List<String>> acts =
+        commands.commands.stream()
+            .filter(c -> !List.of("lvs", "blkid").contains(c.get(0)))
+            .toList();
+    assertThat(acts.subList(0, 8))
+        .containsExactly(
             List.of(
                 "lvcreate",
                 "--snapshot",
@@ -92,22 +124,52 @@ class LvmThinStorageTest {
                 "--activate",
                 "y",
                 "vmctl/base-debian-12"),
+            // The snapshot has its origin's size (2 GiB in the fixture): grown to the root disk.
+            List.of("lvextend", "--size", (12L << 30) + "b", "vmctl/vm-aaaaaaaaaaaa-root"),
+            // The template, once per pool: 1 GiB, formatted with its tables written, renamed whole.
             List.of(
                 "lvcreate",
                 "--thin",
                 "--virtualsize",
-                (20L << 30) + "b",
+                (1L << 30) + "b",
                 "--name",
-                "vm-aaaaaaaaaaaa-data",
+                "tmpl-data-ext4-v1-new",
                 "vmctl/pool"),
             List.of(
-                "mkfs.ext4", "-q", "-F", "-L", "vmctl-data", "/dev/vmctl/vm-aaaaaaaaaaaa-data"));
+                "mkfs.ext4",
+                "-q",
+                "-F",
+                "-L",
+                "vmctl-data",
+                "-O",
+                "metadata_csum_seed",
+                "-E",
+                "root_owner=1000:1000,lazy_itable_init=0,lazy_journal_init=0,nodiscard",
+                "/dev/vmctl/tmpl-data-ext4-v1-new"),
+            List.of("lvrename", "vmctl", "tmpl-data-ext4-v1-new", "tmpl-data-ext4-v1"),
+            // The data volume: a snapshot of the template, grown, its own UUID, renamed whole.
+            List.of(
+                "lvcreate",
+                "--snapshot",
+                "--name",
+                "vm-aaaaaaaaaaaa-data-new",
+                "--setactivationskip",
+                "n",
+                "--activate",
+                "y",
+                "vmctl/tmpl-data-ext4-v1"),
+            List.of("lvextend", "--size", (20L << 30) + "b", "vmctl/vm-aaaaaaaaaaaa-data-new"),
+            List.of("tune2fs", "-U", acts.get(7).get(2), "/dev/vmctl/vm-aaaaaaaaaaaa-data-new"));
+    assertThat(UUID.fromString(acts.get(7).get(2)).version()).as("random UUID").isEqualTo(4);
+    assertThat(acts.get(8))
+        .isEqualTo(
+            List.of("lvrename", "vmctl", "vm-aaaaaaaaaaaa-data-new", "vm-aaaaaaaaaaaa-data"));
 
     commands.commands.clear();
     VmPlan existing = plan("0123456789ab", 10L << 30);
     storage.ensureRoot(existing);
     storage.ensureData(existing);
-    assertThat(commands.commands).allMatch(c -> c.get(0).equals("lvs"));
+    assertThat(commands.commands).allMatch(c -> List.of("lvs", "blkid").contains(c.get(0)));
 
     commands.commands.clear();
     storage.ensureData(plan("0123456789ab", 30L << 30));
@@ -123,8 +185,8 @@ class LvmThinStorageTest {
     storage.remove(plan("ffffffffffff", 1));
     assertThat(commands.commands.stream().filter(c -> c.get(0).equals("lvremove")))
         .containsExactly(
-            List.of("lvremove", "--yes", "vmctl/vm-0123456789ab-root"),
-            List.of("lvremove", "--yes", "vmctl/vm-0123456789ab-data"));
+            List.of("lvremove", "--yes", "vmctl/vm-0123456789ab-data"),
+            List.of("lvremove", "--yes", "vmctl/vm-0123456789ab-root"));
     assertThat(storage.images()).containsExactly("debian-12");
     assertThat(storage.capacity()).containsExactly(107374182400L, 93952409600L);
   }
@@ -140,5 +202,25 @@ class LvmThinStorageTest {
     assertThatThrownBy(() -> storage.ensureData(plan("aaaaaaaaaaaa", 1L << 30)))
         .isInstanceOf(Commands.CommandFailed.class)
         .hasMessageContaining("Required device-mapper target(s) not detected");
+  }
+
+  /** Issue 13: a crash between lvcreate and mkfs left a blank LV that counted as done. */
+  @Test
+  void aBlankDataVolumeIsNotReadyAndIsFormattedButAForeignOneIsRefused() throws IOException {
+    FixtureCommands commands = new FixtureCommands("lvs-thin.json");
+    LvmThinStorage storage = new LvmThinStorage(commands, "vmctl", "pool");
+    VmPlan existing = plan("0123456789ab", 10L << 30);
+    assertThat(storage.dataReady(existing)).isTrue();
+    commands.labels.remove("/dev/vmctl/vm-0123456789ab-data");
+    assertThat(storage.dataReady(existing)).isFalse();
+    storage.ensureData(existing);
+    assertThat(commands.commands).anyMatch(c -> c.get(0).equals("mkfs.ext4"));
+
+    commands.commands.clear();
+    commands.labels.put("/dev/vmctl/vm-0123456789ab-data", "home");
+    assertThat(storage.dataReady(existing)).isFalse();
+    assertThatThrownBy(() -> storage.ensureData(existing))
+        .hasMessageContaining("not vmctl's (label 'home'); refusing to format it");
+    assertThat(commands.commands).noneMatch(c -> c.get(0).equals("mkfs.ext4"));
   }
 }

@@ -22,10 +22,14 @@ public final class Placement {
       boolean imageFetchable,
       String owner) {}
 
-  /** What the cluster looks like right now. */
+  /**
+   * What the cluster looks like right now.
+   *
+   * @param load what is reserved on each host (ledger), by host name
+   */
   public record Cluster(
       List<HostView> hosts,
-      Map<String, Amounts> allocated,
+      Map<String, HostLoad> load,
       Map<String, Map<String, Integer>> vmsByOwnerByHost,
       Instant now,
       Duration heartbeatGrace) {}
@@ -44,7 +48,7 @@ public final class Placement {
     STALE,
     SELECTOR,
     IMAGE,
-    CPUS,
+    VCPUS,
     MEMORY,
     DISK
   }
@@ -92,26 +96,31 @@ public final class Placement {
       return Misfit.IMAGE;
     }
     Amounts free = free(cluster, host);
-    if (request.demand().cpus() > free.cpus()) {
-      return Misfit.CPUS;
+    Amounts need = host.onHost(request.demand());
+    if (need.cpus() > free.cpus()) {
+      return Misfit.VCPUS;
     }
-    if (request.demand().memory() > free.memory()) {
+    if (need.memory() > free.memory()) {
       return Misfit.MEMORY;
     }
-    if (request.demand().disk() > free.disk()) {
+    if (need.storage() > free.storage()) {
       return Misfit.DISK;
     }
     return null;
   }
 
+  /** Everything taken on {@code host}: reservations and the memory overhead of each running VM. */
+  public static Amounts used(Map<String, HostLoad> load, HostView host) {
+    return load.getOrDefault(host.name(), HostLoad.NONE).used(host.vmMemoryOverhead());
+  }
+
   static Amounts free(Cluster cluster, HostView host) {
-    return host.allocatable().minus(cluster.allocated().getOrDefault(host.name(), Amounts.ZERO));
+    return host.allocatable().minus(used(cluster.load(), host));
   }
 
   /** Higher is better. */
   private static double score(Request request, Cluster cluster, HostView host, Strategy strategy) {
-    Amounts after =
-        cluster.allocated().getOrDefault(host.name(), Amounts.ZERO).plus(request.demand());
+    Amounts after = used(cluster.load(), host).plus(host.onHost(request.demand()));
     double cpu = ratio(after.cpus(), host.allocatable().cpus());
     double memory = ratio(after.memory(), host.allocatable().memory());
     double utilisation = (cpu + memory) / 2;
@@ -159,10 +168,10 @@ public final class Placement {
                         .sorted()
                         .collect(Collectors.joining(","));
             case IMAGE -> count + lack + " image " + request.image();
-            case CPUS ->
+            case VCPUS ->
                 count
                     + lack
-                    + " CPUs: need "
+                    + " vCPUs: need "
                     + demand.cpus()
                     + ", largest free "
                     + largest(cluster, hosts, Amounts::cpus);
@@ -171,18 +180,31 @@ public final class Placement {
                     + lack
                     + " memory: need "
                     + Amounts.human(demand.memory())
+                    + overhead(hosts)
                     + ", largest free "
                     + Amounts.human(largest(cluster, hosts, Amounts::memory));
             case DISK ->
                 count
                     + lack
                     + " disk: need "
-                    + Amounts.human(demand.disk())
+                    + Amounts.human(demand.storage())
                     + ", largest free "
-                    + Amounts.human(largest(cluster, hosts, Amounts::disk));
+                    + Amounts.human(largest(cluster, hosts, Amounts::storage));
           });
     }
     return String.join("; ", parts);
+  }
+
+  /** " + 512Mi overhead" when the hosts that lack memory charge one overhead, else the range. */
+  private static String overhead(List<HostView> hosts) {
+    long min = hosts.stream().mapToLong(HostView::vmMemoryOverhead).min().orElse(0);
+    long max = hosts.stream().mapToLong(HostView::vmMemoryOverhead).max().orElse(0);
+    if (max == 0) {
+      return "";
+    }
+    String figure =
+        min == max ? Amounts.human(max) : Amounts.human(min) + " to " + Amounts.human(max);
+    return " + " + figure + " overhead";
   }
 
   private static long largest(

@@ -5,7 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Pure quota arithmetic: would admitting one more VM exceed any Quota of its namespace? */
+/**
+ * Pure quota arithmetic: would admitting one more VM exceed any Quota of its namespace? vCPUs count
+ * as asked (the host's overcommit is no business of a quota), memory without the host's per-VM
+ * overhead, disk as root and data volumes together.
+ */
 public final class QuotaCheck {
   private QuotaCheck() {}
 
@@ -38,7 +42,7 @@ public final class QuotaCheck {
       if (hard.cpus != null && after.amounts().cpus() > hard.cpus) {
         problems.add(
             name
-                + ": CPUs need "
+                + ": vCPUs need "
                 + demand.cpus()
                 + ", "
                 + Math.max(0, hard.cpus - used.amounts().cpus())
@@ -58,14 +62,14 @@ public final class QuotaCheck {
                 + Amounts.human(limit)
                 + " left");
       }
-      if (hard.disk != null && after.amounts().disk() > Amounts.bytes(hard.disk)) {
+      if (hard.disk != null && after.amounts().storage() > Amounts.bytes(hard.disk)) {
         long limit = Amounts.bytes(hard.disk);
         problems.add(
             name
-                + ": disk need "
-                + Amounts.human(demand.disk())
+                + ": disk (root and data) need "
+                + Amounts.human(demand.storage())
                 + ", "
-                + Amounts.human(Math.max(0, limit - used.amounts().disk()))
+                + Amounts.human(Math.max(0, limit - used.amounts().storage()))
                 + " of "
                 + Amounts.human(limit)
                 + " left");
@@ -81,6 +85,6 @@ public final class QuotaCheck {
         usage.vms(),
         (int) usage.amounts().cpus(),
         Amounts.quantity(usage.amounts().memory()),
-        Amounts.quantity(usage.amounts().disk()));
+        Amounts.quantity(usage.amounts().storage()));
   }
 }

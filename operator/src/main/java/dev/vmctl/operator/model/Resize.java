@@ -1,6 +1,11 @@
 package dev.vmctl.operator.model;
 
+import dev.vmctl.api.status.ConditionTypes;
+import dev.vmctl.api.status.Conditions;
+import dev.vmctl.api.status.Reasons;
 import dev.vmctl.api.v1alpha1.Quota;
+import dev.vmctl.api.v1alpha1.VirtualMachineStatus;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -25,7 +30,8 @@ public final class Resize {
    * @param asked what its spec asks for now
    * @param usage the namespace's reservations, this VM's included
    * @param hostAllocatable the host's allocatable resources
-   * @param hostAllocated everything reserved on the host, this VM's included
+   * @param hostAllocated everything taken on the host (reservations and each running VM's memory
+   *     overhead, {@link Placement#used}), this VM's included; a running VM keeps its overhead
    */
   public static Decision decide(
       Amounts granted,
@@ -59,12 +65,54 @@ public final class Resize {
     return new Decision(asked, Optional.empty());
   }
 
+  /**
+   * Writes the decision into {@code status}: Resized=True with the new {@code allocated}, or
+   * Resized=False saying why while {@code allocated} stays. Returns whether the refusal is news (a
+   * message the condition did not carry yet), i.e. whether a Warning Event is due.
+   */
+  public static boolean applyTo(
+      VirtualMachineStatus status,
+      Decision decision,
+      Amounts before,
+      Long generation,
+      Instant now) {
+    if (decision.refusal().isPresent()) {
+      String message =
+          decision.refusal().get() + " The VM keeps running with " + describe(before) + ".";
+      boolean news =
+          !Conditions.find(status.conditions, ConditionTypes.RESIZED)
+              .map(c -> message.equals(c.getMessage()))
+              .orElse(false);
+      status.conditions =
+          Conditions.set(
+              status.conditions,
+              ConditionTypes.RESIZED,
+              false,
+              Reasons.RESIZE_REFUSED,
+              message,
+              generation,
+              now);
+      return news;
+    }
+    status.allocated = Demand.toResource(decision.granted());
+    status.conditions =
+        Conditions.set(
+            status.conditions,
+            ConditionTypes.RESIZED,
+            true,
+            Reasons.GRANTED,
+            "The VM holds " + describe(decision.granted()) + ".",
+            generation,
+            now);
+    return false;
+  }
+
   public static String describe(Amounts a) {
     return a.cpus()
-        + " CPUs, "
+        + (a.cpus() == 1 ? " vCPU, " : " vCPUs, ")
         + Amounts.human(a.memory())
         + " memory and "
-        + Amounts.human(a.disk())
+        + Amounts.human(a.storage())
         + " disk";
   }
 }

@@ -1,6 +1,7 @@
 package dev.vmctl.operator.scheduling;
 
 import dev.vmctl.operator.model.Amounts;
+import dev.vmctl.operator.model.HostLoad;
 import dev.vmctl.operator.model.QuotaCheck.Usage;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -13,7 +14,8 @@ import java.util.TreeSet;
  * In-memory reservations: which VM holds what on which host and in which namespace. The scheduler
  * decides and reserves under this object's lock, so concurrent reconciles never overcommit; the API
  * write follows, and a failed write releases the reservation. Rebuilt from VM statuses when this
- * replica becomes leader.
+ * replica becomes leader. A stopped VM's reservation holds only its disks (it still counts as a VM
+ * in its quota); hosts count how many reservations hold CPU and memory, for the per-VM overhead.
  */
 public final class Ledger {
 
@@ -24,7 +26,7 @@ public final class Ledger {
   record Waiter(String created, String key) {}
 
   private final Map<String, Reservation> byVm = new HashMap<>();
-  private final Map<String, Amounts> byHost = new HashMap<>();
+  private final Map<String, HostLoad> byHost = new HashMap<>();
   private final Map<String, Usage> byNamespace = new HashMap<>();
   private final Map<String, Map<String, Integer>> ownersByHost = new HashMap<>();
   private final Map<String, TreeSet<Waiter>> quotaWaiters = new HashMap<>();
@@ -37,7 +39,7 @@ public final class Ledger {
   public synchronized void put(String vmKey, Reservation reservation) {
     remove(vmKey);
     byVm.put(vmKey, reservation);
-    byHost.merge(reservation.host(), reservation.amounts(), Amounts::plus);
+    byHost.merge(reservation.host(), HostLoad.of(reservation.amounts()), HostLoad::plus);
     byNamespace.merge(reservation.namespace(), Usage.NONE.plus(reservation.amounts()), Ledger::sum);
     if (reservation.owner() != null) {
       ownersByHost
@@ -52,7 +54,7 @@ public final class Ledger {
     if (old == null) {
       return Optional.empty();
     }
-    byHost.computeIfPresent(old.host(), (h, a) -> a.minus(old.amounts()));
+    byHost.computeIfPresent(old.host(), (h, a) -> a.minus(HostLoad.of(old.amounts())));
     byNamespace.computeIfPresent(old.namespace(), (n, u) -> u.minus(old.amounts()));
     if (old.owner() != null) {
       Map<String, Integer> owners = ownersByHost.get(old.host());
@@ -63,7 +65,7 @@ public final class Ledger {
     return Optional.of(old);
   }
 
-  public synchronized Map<String, Amounts> allocatedByHost() {
+  public synchronized Map<String, HostLoad> loadByHost() {
     return Map.copyOf(byHost);
   }
 

@@ -1,9 +1,10 @@
 package dev.vmctl.operator.scheduling;
 
-import dev.vmctl.api.access.Ownership;
 import dev.vmctl.api.events.EventRecorder;
+import dev.vmctl.api.status.Admission;
+import dev.vmctl.api.status.ConditionTypes;
 import dev.vmctl.api.status.Conditions;
-import dev.vmctl.api.status.Phases;
+import dev.vmctl.api.status.Reasons;
 import dev.vmctl.api.status.VmStatuses;
 import dev.vmctl.api.v1alpha1.Host;
 import dev.vmctl.api.v1alpha1.Image;
@@ -15,14 +16,14 @@ import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.operator.OperatorConfig;
 import dev.vmctl.operator.model.Amounts;
 import dev.vmctl.operator.model.Demand;
+import dev.vmctl.operator.model.HostLoss;
 import dev.vmctl.operator.model.HostView;
 import dev.vmctl.operator.model.Placement;
-import dev.vmctl.operator.model.QuotaCheck;
+import dev.vmctl.operator.model.Readmission;
 import dev.vmctl.operator.model.Resize;
+import dev.vmctl.operator.model.Scheduling;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -38,31 +39,25 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Schedules VirtualMachines onto Hosts, enforces Quotas, and marks VMs on lost hosts Unknown. Runs
- * only on the leader. Owns no finalizer: it sees deletions through all-events triggering and
- * releases a VM's reservation only once the VM is really gone (after the node daemon's finalizer
- * let go).
+ * Schedules VirtualMachines onto Hosts and keeps scheduled VMs' reservations and sizes right. Runs
+ * only on the leader. Each pass measures (caches, the ledger), decides ({@link Scheduling}, {@link
+ * Resize}: pure), reserves, and writes the status once. Host loss is {@code HostLossReconciler}'s.
+ * Owns no finalizer: it sees deletions through all-events triggering and releases a VM's
+ * reservation only once the VM is really gone (after the node daemon's finalizer let go).
  */
 @ControllerConfiguration(name = "vm-scheduler", triggerReconcilerOnAllEvents = true)
 public class VmReconciler implements Reconciler<VirtualMachine> {
   private static final Logger log = LoggerFactory.getLogger(VmReconciler.class);
-  static final String SCHEDULED = "Scheduled";
-  static final String NODE_LOST = "NodeLost";
 
   private final KubernetesClient client;
   private final OperatorConfig config;
@@ -78,8 +73,6 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
   private InformerEventSource<Image, VirtualMachine> images;
   private final TimerEventSource<VirtualMachine> wakeUps =
       new TimerEventSource<>("wake-ups", false);
-  private final Set<String> lostHosts = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  private ScheduledExecutorService monitor;
   private io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache<VirtualMachine>
       vmCache;
 
@@ -89,13 +82,14 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
       Ledger ledger,
       Clock clock,
       MeterRegistry registry,
+      EventRecorder events,
       BooleanSupplier lostLeadership) {
     this.client = client;
     this.lostLeadership = lostLeadership;
     this.config = config;
     this.ledger = ledger;
     this.clock = clock;
-    this.events = new EventRecorder(client, "vmctl-operator");
+    this.events = events;
     this.schedulingLatency =
         Timer.builder("vmctl_scheduling_latency")
             .description("From VM creation to the Scheduled status being written")
@@ -113,7 +107,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
         .description("VMs waiting to be scheduled")
         .register(registry);
     io.micrometer.core.instrument.Gauge.builder(
-            "vmctl_unschedulable_vms", this, r -> r.pendingCount("Unschedulable"))
+            "vmctl_unschedulable_vms", this, r -> r.pendingCount(Reasons.UNSCHEDULABLE))
         .description("VMs no host can take right now")
         .register(registry);
   }
@@ -138,7 +132,8 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
             vm ->
                 reason == null
                     || (vm.getStatus() != null
-                        && Conditions.sameReason(vm.getStatus().conditions, SCHEDULED, reason)))
+                        && Conditions.sameReason(
+                            vm.getStatus().conditions, ConditionTypes.SCHEDULED, reason)))
         .count();
   }
 
@@ -165,6 +160,8 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
                 .withItemStore(new dev.vmctl.operator.TrimmingItemStore<>())
                 .withSecondaryToPrimaryMapper(
                     host -> {
+                      // Pending VMs (room may have appeared) and the host's own VMs (a refused
+                      // resize may fit now; a deleted Host leaves them lost).
                       Set<ResourceID> ids = pending(null);
                       vmCache
                           .byIndex("byNode", host.getMetadata().getName())
@@ -281,7 +278,6 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
           .forEach(vm -> ledger.put(VmStatuses.key(vm), reservationFromStatus(vm)));
       log.info("ledger rebuilt from VM statuses: {} reservations", ledger.size());
       ledgerLoaded = true;
-      startHostMonitor();
     }
   }
 
@@ -299,11 +295,32 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     ledger.removeWaiter(namespace, key);
     if (released.isPresent()) {
       log.info("released {} from {}", key, released.get().host());
-      wakeQuotaWaiters(namespace);
-      pending(null).forEach(id -> wakeUps.scheduleOnce(id, 0));
+      wakeForFreedRoom(namespace);
     } else {
       wakeQuotaWaiters(namespace);
     }
+  }
+
+  /**
+   * Room freed (a VM gone or stopped): whoever waits for it gets a look, new VMs, the namespace's
+   * quota queue and stopped VMs waiting to start again. No order among them beyond the quota queue.
+   */
+  private void wakeForFreedRoom(String namespace) {
+    wakeQuotaWaiters(namespace);
+    pending(null).forEach(id -> wakeUps.scheduleOnce(id, 0));
+    vmCache
+        .list()
+        .filter(VmReconciler::waitingToStart)
+        .forEach(vm -> wakeUps.scheduleOnce(ResourceID.fromResource(vm), 0));
+  }
+
+  /** On a host, without CPU and memory, and asked to run: waits for re-admission. */
+  private static boolean waitingToStart(VirtualMachine vm) {
+    return vm.getStatus() != null
+        && vm.getStatus().nodeName != null
+        && !Admission.granted(vm.getStatus())
+        && !Admission.staysOff(vm)
+        && vm.getMetadata().getDeletionTimestamp() == null;
   }
 
   private void wakeQuotaWaiters(String namespace) {
@@ -313,9 +330,7 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     }
   }
 
-  // ---- scheduled VMs: keep reservation, label and host-loss state right ----
-
-  static final String RESIZED = "Resized";
+  // ---- scheduled VMs: keep the reservation and the size right ----
 
   private void keepScheduled(VirtualMachine vm) {
     String key = VmStatuses.key(vm);
@@ -324,51 +339,17 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
       reservation = reservationFromStatus(vm);
       ledger.put(key, reservation);
     }
-    ensureNodeLabel(vm, vm.getStatus().nodeName);
     Instant now = clock.instant();
-    VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
-    boolean lost =
-        hosts
-            .get(new ResourceID(vm.getStatus().nodeName))
-            .map(HostView::of)
-            .map(h -> !h.fresh(now, config.heartbeatGrace()))
-            .orElse(true);
-    Long generation = vm.getMetadata().getGeneration();
-    if (lost && vm.getMetadata().getDeletionTimestamp() == null) {
-      if (status.phase != VmPhase.Unknown) {
-        Phases.set(status, VmPhase.Unknown, now);
-      }
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              NODE_LOST,
-              true,
-              "HeartbeatMissed",
-              "Host "
-                  + status.nodeName
-                  + " has not sent a heartbeat within "
-                  + config.heartbeatGrace().toSeconds()
-                  + "s. The VM's disks are local to that host, so it is not moved; see"
-                  + " docs/operations.md (host loss).",
-              generation,
-              now);
-    } else if (!lost && Conditions.isTrue(status.conditions, NODE_LOST)) {
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              NODE_LOST,
-              false,
-              "HostRecovered",
-              "Host " + status.nodeName + " is sending heartbeats again.",
-              generation,
-              now);
-      if (status.phase == VmPhase.Unknown) {
-        Phases.set(status, Phases.previous(status, VmPhase.Scheduled), now);
-      }
-    }
+    Optional<HostView> host = hosts.get(new ResourceID(vm.getStatus().nodeName)).map(HostView::of);
+    // A Host object that is gone has no host-loss reconcile left: its VMs are lost from here.
+    VirtualMachineStatus status =
+        host.isPresent() ? VmStatuses.copy(vm.getStatus()) : HostLoss.hostDeleted(vm, now);
     Ledger.Reservation before = ledger.get(key).orElse(reservation);
-    if (!lost && vm.getMetadata().getDeletionTimestamp() == null) {
-      resize(vm, status, key, now);
+    AfterWrite event = null;
+    if (host.isPresent()
+        && host.get().fresh(now, config.heartbeatGrace())
+        && vm.getMetadata().getDeletionTimestamp() == null) {
+      event = adjust(vm, status, host.get(), key, now);
     }
     try {
       writeStatusIfChanged(vm, status);
@@ -376,162 +357,149 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
       ledger.put(key, before); // not recorded, so not granted
       throw e;
     }
+    if (event != null) {
+      event.record(events, vm);
+      if (event.freedRoom()) {
+        wakeForFreedRoom(vm.getMetadata().getNamespace());
+      }
+    }
+  }
+
+  /** What to tell after the status is written, and whether room was freed. */
+  private record AfterWrite(String type, String reason, String message, boolean freedRoom) {
+    void record(EventRecorder events, VirtualMachine vm) {
+      if ("Warning".equals(type)) {
+        events.warning(vm, reason, message);
+      } else if (reason != null) {
+        events.normal(vm, reason, message);
+      }
+    }
+  }
+
+  /**
+   * Keeps a placed VM's grant right (issue 15): a VM stopped for good gives back its CPU and
+   * memory; one asked to run again without them goes through its host's ledger and its quota
+   * ({@link Readmission}); anything else is a resize. Returns the Event to record once the status
+   * is written, or null.
+   */
+  private AfterWrite adjust(
+      VirtualMachine vm, VirtualMachineStatus status, HostView host, String key, Instant now) {
+    String namespace = vm.getMetadata().getNamespace();
+    Amounts granted = Demand.of(status.allocated);
+    boolean holding = Admission.granted(status);
+    if (holding && Admission.releasable(vm)) {
+      ledger.put(
+          key,
+          new Ledger.Reservation(host.name(), namespace, vm.getSpec().owner, granted.disksOnly()));
+      Readmission.release(vm, status, granted, now);
+      return new AfterWrite("Normal", null, null, true);
+    }
+    if (!holding && !Admission.staysOff(vm)) {
+      Readmission.Decision decision;
+      synchronized (ledger) {
+        decision =
+            Readmission.decide(
+                granted,
+                Demand.of(vm.getSpec()),
+                quotas.list(namespace).collect(Collectors.toList()),
+                ledger.usage(namespace),
+                host,
+                Placement.used(ledger.loadByHost(), host));
+        if (decision.admitted()) {
+          ledger.put(
+              key,
+              new Ledger.Reservation(
+                  host.name(), namespace, vm.getSpec().owner, decision.granted()));
+        }
+      }
+      boolean news = Readmission.applyTo(vm, status, decision, now);
+      if (decision.admitted()) {
+        return new AfterWrite("Normal", Reasons.ADMITTED, decision.message(), false);
+      }
+      return news
+          ? new AfterWrite("Warning", Reasons.FAILED_SCHEDULING, decision.message(), false)
+          : null;
+    }
+    boolean refusedNews = resize(vm, status, host, key, now, !holding);
+    return refusedNews
+        ? new AfterWrite(
+            "Warning",
+            Reasons.RESIZE_REFUSED,
+            Conditions.find(status.conditions, ConditionTypes.RESIZED).orElseThrow().getMessage(),
+            false)
+        : null;
   }
 
   /**
    * A spec that grows beyond the VM's reservation goes through the quota and the host's ledger like
    * a new VM (issue 21: resize walked past both). Granted: the reservation and {@code
    * status.allocated} grow, and the node daemon applies the size. Refused: the VM keeps running at
-   * its granted size with a Resized=False condition saying why.
+   * its granted size with a Resized=False condition saying why. Returns whether the refusal is new
+   * (an Event to record once the status is written). A stopped VM ({@code disksOnly}) can grow its
+   * disks only.
    */
-  private void resize(VirtualMachine vm, VirtualMachineStatus status, String key, Instant now) {
+  private boolean resize(
+      VirtualMachine vm,
+      VirtualMachineStatus status,
+      HostView host,
+      String key,
+      Instant now,
+      boolean disksOnly) {
     Amounts granted = Demand.of(status.allocated);
-    Amounts asked = Demand.of(vm.getSpec());
-    if (asked.equals(granted) && !Conditions.find(status.conditions, RESIZED).isPresent()) {
-      return;
+    Amounts asked = disksOnly ? Demand.of(vm.getSpec()).disksOnly() : Demand.of(vm.getSpec());
+    if (asked.equals(granted)
+        && Conditions.find(status.conditions, ConditionTypes.RESIZED).isEmpty()) {
+      return false;
     }
     String namespace = vm.getMetadata().getNamespace();
-    String host = status.nodeName;
     Resize.Decision decision;
     synchronized (ledger) {
-      Amounts allocatable =
-          hosts
-              .get(new ResourceID(host))
-              .map(HostView::of)
-              .map(HostView::allocatable)
-              .orElse(granted);
       decision =
           Resize.decide(
               granted,
               asked,
               quotas.list(namespace).collect(Collectors.toList()),
               ledger.usage(namespace),
-              host,
-              allocatable,
-              ledger.allocatedByHost().getOrDefault(host, granted));
+              host.name(),
+              host.allocatable(),
+              Placement.used(ledger.loadByHost(), host));
       if (decision.changed(granted)) {
         ledger.put(
-            key, new Ledger.Reservation(host, namespace, vm.getSpec().owner, decision.granted()));
+            key,
+            new Ledger.Reservation(host.name(), namespace, vm.getSpec().owner, decision.granted()));
       }
     }
-    Long generation = vm.getMetadata().getGeneration();
-    if (decision.refusal().isPresent()) {
-      String message =
-          decision.refusal().get() + " The VM keeps running with " + Resize.describe(granted) + ".";
-      boolean news =
-          !Conditions.find(status.conditions, RESIZED)
-              .map(c -> message.equals(c.getMessage()))
-              .orElse(false);
-      status.conditions =
-          Conditions.set(
-              status.conditions, RESIZED, false, "ResizeRefused", message, generation, now);
-      if (news) {
-        events.warning(vm, "ResizeRefused", message);
-      }
-    } else {
-      status.allocated = Demand.toResource(decision.granted());
-      status.conditions =
-          Conditions.set(
-              status.conditions,
-              RESIZED,
-              true,
-              "Granted",
-              "The VM holds " + Resize.describe(decision.granted()) + ".",
-              generation,
-              now);
-    }
+    return Resize.applyTo(status, decision, granted, vm.getMetadata().getGeneration(), now);
   }
 
-  private void ensureNodeLabel(VirtualMachine vm, String node) {
-    Map<String, String> labels = vm.getMetadata().getLabels();
-    if (labels != null && node.equals(labels.get(VirtualMachine.NODE_LABEL))) {
-      return;
-    }
-    // One merge patch, no read: the label is ours alone (documented in docs/api.md).
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(vm.getMetadata().getNamespace())
-        .withName(vm.getMetadata().getName())
-        .patch(
-            PatchContext.of(PatchType.JSON_MERGE),
-            "{\"metadata\":{\"labels\":{\"" + VirtualMachine.NODE_LABEL + "\":\"" + node + "\"}}}");
-  }
-
-  // ---- unscheduled VMs ----
+  // ---- unscheduled VMs: measure, decide, reserve, write once ----
 
   private void schedule(VirtualMachine vm) {
     String key = VmStatuses.key(vm);
     String namespace = vm.getMetadata().getNamespace();
+    String created = vm.getMetadata().getCreationTimestamp();
     Instant now = clock.instant();
-    Amounts demand = Demand.of(vm.getSpec());
-
-    Optional<String> disabled = disabledUser(vm);
-    if (disabled.isPresent()) {
-      pendingStatus(vm, "UserDisabled", disabled.get(), now);
-      return;
-    }
-    Optional<String> ownerProblem =
-        Ownership.problem(
-            vm,
-            vm.getSpec().owner == null
-                ? Optional.empty()
-                : users.get(new ResourceID(vm.getSpec().owner)));
-    if (ownerProblem.isPresent()) {
-      pendingStatus(vm, "OwnerMismatch", ownerProblem.get(), now);
-      return;
-    }
-
-    String reason;
-    String message;
-    Placement.Decision decision;
-    synchronized (ledger) {
-      String created = vm.getMetadata().getCreationTimestamp();
-      Optional<String> older = ledger.olderQuotaWaiter(namespace, created, key);
-      List<Quota> namespaceQuotas = quotas.list(namespace).collect(Collectors.toList());
-      Optional<String> exceeded =
-          QuotaCheck.exceeded(namespaceQuotas, ledger.usage(namespace), demand);
-      if (exceeded.isPresent() || older.isPresent()) {
+    Scheduling.Decision decision;
+    synchronized (ledger) { // measure, decide and reserve as one step: no overcommit
+      decision = Scheduling.decide(inputs(vm, now));
+      if (decision instanceof Scheduling.Place place) {
+        ledger.put(
+            key,
+            new Ledger.Reservation(
+                place.host(), namespace, vm.getSpec().owner, place.allocation()));
+      } else if (decision instanceof Scheduling.Pending pending && pending.queueForQuota()) {
         ledger.addQuotaWaiter(namespace, created, key);
-        reason = "QuotaExceeded";
-        message =
-            exceeded.orElseGet(
-                () -> "waiting for quota behind the older VM " + older.get().split("/", 2)[1]);
-        decision = null;
-      } else {
-        decision = Placement.decide(request(vm, demand), cluster(now), config.strategy());
-        if (decision.placed()) {
-          ledger.put(
-              key,
-              new Ledger.Reservation(decision.host().get(), namespace, vm.getSpec().owner, demand));
-          reason = "Scheduled";
-          message = "Placed on host " + decision.host().get() + ".";
-        } else {
-          reason = "Unschedulable";
-          message = "No host fits: " + decision.message() + ".";
-        }
       }
     }
-    if (decision == null || !decision.placed()) {
-      pendingStatus(vm, reason, message, now);
+    VirtualMachineStatus status =
+        Scheduling.status(vm, decision, config.sshGateway(), config.domain(), now);
+    boolean news = Scheduling.news(vm, decision);
+    if (decision instanceof Scheduling.Pending) {
+      if (writeStatusIfChanged(vm, status) && news) {
+        events.warning(vm, Reasons.FAILED_SCHEDULING, decision.message());
+      }
       return;
     }
-    String host = decision.host().get();
-    VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
-    status.nodeName = host;
-    status.allocated = Demand.toResource(demand);
-    status.observedGeneration = vm.getMetadata().getGeneration();
-    Phases.set(status, VmPhase.Scheduled, now);
-    status.conditions =
-        Conditions.set(
-            status.conditions,
-            SCHEDULED,
-            true,
-            reason,
-            message,
-            vm.getMetadata().getGeneration(),
-            now);
-    status.sshCommand = sshCommand(config.sshGateway(), vm.getMetadata().getName());
-    status.url = "https://" + vm.getMetadata().getName() + "." + config.domain() + "/";
     try {
       if (lostLeadership.getAsBoolean()) {
         throw new IllegalStateException("lost leadership before writing the placement");
@@ -543,42 +511,36 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
       ledger.remove(key);
       throw e;
     }
-    ensureNodeLabel(vm, host);
-    Instant created = Instant.parse(vm.getMetadata().getCreationTimestamp());
-    schedulingLatency.record(Duration.between(created, clock.instant()));
-    events.normal(vm, "Scheduled", message);
+    schedulingLatency.record(Duration.between(Instant.parse(created), clock.instant()));
+    events.normal(vm, Reasons.SCHEDULED, decision.message());
     wakeQuotaWaiters(namespace);
   }
 
-  /**
-   * The command a person types to reach the VM: ProxyJump through the gateway (which identifies
-   * people by key, whatever user name they give it) to the guest's {@code vmctl} user, exactly as
-   * docs/getting-started.md shows it.
-   */
-  public static String sshCommand(String gateway, String vm) {
-    return "ssh -J " + gateway + " vmctl@" + vm;
-  }
-
-  private void pendingStatus(VirtualMachine vm, String reason, String message, Instant now) {
-    VirtualMachineStatus status = VmStatuses.copy(vm.getStatus());
-    Phases.set(status, VmPhase.Pending, now);
-    status.observedGeneration = vm.getMetadata().getGeneration();
-    boolean changed =
-        !Conditions.find(status.conditions, SCHEDULED)
-            .map(c -> reason.equals(c.getReason()) && message.equals(c.getMessage()))
-            .orElse(false);
-    status.conditions =
-        Conditions.set(
-            status.conditions,
-            SCHEDULED,
-            false,
-            reason,
-            message,
-            vm.getMetadata().getGeneration(),
-            now);
-    if (writeStatusIfChanged(vm, status) && changed) {
-      events.warning(vm, "FailedScheduling", message);
-    }
+  /** The measurement for one decision: caches and the ledger (the caller holds its lock). */
+  private Scheduling.Inputs inputs(VirtualMachine vm, Instant now) {
+    String namespace = vm.getMetadata().getNamespace();
+    String owner = vm.getSpec().owner;
+    List<User> concerned =
+        users
+            .list()
+            .filter(
+                u ->
+                    (owner != null && owner.equals(u.getMetadata().getName()))
+                        || (u.getStatus() != null && namespace.equals(u.getStatus().namespace)))
+            .toList();
+    String image = vm.getSpec().image == null ? "debian-12" : vm.getSpec().image;
+    List<HostView> views = hosts.list().map(HostView::of).toList();
+    return new Scheduling.Inputs(
+        vm,
+        concerned,
+        quotas.list(namespace).collect(Collectors.toList()),
+        ledger.usage(namespace),
+        ledger.olderQuotaWaiter(
+            namespace, vm.getMetadata().getCreationTimestamp(), VmStatuses.key(vm)),
+        images.get(new ResourceID(image)).isPresent(),
+        new Placement.Cluster(
+            views, ledger.loadByHost(), ledger.ownersByHost(), now, config.heartbeatGrace()),
+        config.strategy());
   }
 
   private boolean writeStatusIfChanged(VirtualMachine vm, VirtualMachineStatus status) {
@@ -590,74 +552,10 @@ public class VmReconciler implements Reconciler<VirtualMachine> {
     return true;
   }
 
-  private Optional<String> disabledUser(VirtualMachine vm) {
-    String namespace = vm.getMetadata().getNamespace();
-    String owner = vm.getSpec().owner;
-    return users
-        .list()
-        .filter(
-            u ->
-                (owner != null && owner.equals(u.getMetadata().getName()))
-                    || (u.getStatus() != null && namespace.equals(u.getStatus().namespace)))
-        .filter(u -> u.getSpec() != null && Boolean.TRUE.equals(u.getSpec().disabled))
-        .findFirst()
-        .map(u -> "User " + u.getMetadata().getName() + " is disabled; new VMs are not scheduled.");
-  }
-
-  private Placement.Request request(VirtualMachine vm, Amounts demand) {
-    String image = vm.getSpec().image == null ? "debian-12" : vm.getSpec().image;
-    boolean fetchable = images.get(new ResourceID(image)).isPresent();
-    return new Placement.Request(
-        demand, vm.getSpec().nodeSelector, image, fetchable, vm.getSpec().owner);
-  }
-
-  private Placement.Cluster cluster(Instant now) {
-    List<HostView> views = hosts.list().map(HostView::of).toList();
-    return new Placement.Cluster(
-        views, ledger.allocatedByHost(), ledger.ownersByHost(), now, config.heartbeatGrace());
-  }
-
-  // ---- host loss: heartbeats stop producing events, so a clock has to notice ----
-
-  private void startHostMonitor() {
-    monitor =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "host-loss-monitor");
-              t.setDaemon(true);
-              return t;
-            });
-    long period = Math.max(200, config.heartbeatGrace().toMillis() / 4);
-    monitor.scheduleWithFixedDelay(this::checkHosts, period, period, TimeUnit.MILLISECONDS);
-  }
-
-  private void checkHosts() {
-    try {
-      Instant now = clock.instant();
-      Map<String, Boolean> freshness = new HashMap<>();
-      hosts
-          .list()
-          .map(HostView::of)
-          .forEach(h -> freshness.put(h.name(), h.fresh(now, config.heartbeatGrace())));
-      for (var e : freshness.entrySet()) {
-        boolean lostNow = !e.getValue();
-        boolean changed = lostNow ? lostHosts.add(e.getKey()) : lostHosts.remove(e.getKey());
-        if (changed) {
-          log.warn("host {} is {}", e.getKey(), lostNow ? "lost" : "back");
-          vmCache
-              .byIndex("byNode", e.getKey())
-              .forEach(vm -> wakeUps.scheduleOnce(ResourceID.fromResource(vm), 0));
-        }
-      }
-    } catch (RuntimeException e) {
-      log.warn("host check failed", e);
-    }
-  }
-
-  public void stop() {
-    if (monitor != null) {
-      monitor.shutdownNow();
-    }
-    events.close();
+  /**
+   * The VMs placed on {@code host}, from this controller's cache (for the host-loss reconciler).
+   */
+  public List<VirtualMachine> vmsOn(String host) {
+    return vmCache == null ? List.of() : vmCache.byIndex("byNode", host);
   }
 }

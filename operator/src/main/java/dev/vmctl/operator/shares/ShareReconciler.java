@@ -1,6 +1,8 @@
 package dev.vmctl.operator.shares;
 
+import dev.vmctl.api.status.ConditionTypes;
 import dev.vmctl.api.status.Conditions;
+import dev.vmctl.api.status.Reasons;
 import dev.vmctl.api.v1alpha1.Share;
 import dev.vmctl.api.v1alpha1.VirtualMachine;
 import dev.vmctl.operator.OperatorConfig;
@@ -110,20 +112,20 @@ public class ShareReconciler implements Reconciler<Share> {
     String reason;
     String message;
     if (replaced) {
-      reason = "VMReplaced";
+      reason = Reasons.VM_REPLACED;
       message =
           "The VM "
               + share.getSpec().vm
               + " this Share was made for was deleted; the VM now called so is another VM and does"
               + " not inherit it. Create a new Share for it.";
     } else if (!vmExists) {
-      reason = "VMNotFound";
+      reason = Reasons.VM_NOT_FOUND;
       message = "There is no VM named " + share.getSpec().vm + " in this namespace.";
     } else if (expired) {
-      reason = "Expired";
+      reason = Reasons.EXPIRED;
       message = "The share expired at " + share.getSpec().expiresAt + ".";
     } else {
-      reason = "Active";
+      reason = Reasons.ACTIVE;
       message =
           link
               ? "Whoever holds the link in Secret " + secretName(share) + " can open the VM."
@@ -136,7 +138,7 @@ public class ShareReconciler implements Reconciler<Share> {
     status.conditions =
         Conditions.set(
             previous,
-            "Ready",
+            ConditionTypes.READY,
             vmExists && !expired,
             reason,
             message,

@@ -1,6 +1,9 @@
 package dev.vmctl.operator.users;
 
+import dev.vmctl.api.events.EventRecorder;
+import dev.vmctl.api.status.ConditionTypes;
 import dev.vmctl.api.status.Conditions;
+import dev.vmctl.api.status.Reasons;
 import dev.vmctl.api.v1alpha1.Quota;
 import dev.vmctl.api.v1alpha1.User;
 import dev.vmctl.operator.OperatorConfig;
@@ -32,10 +35,12 @@ public class UserReconciler implements Reconciler<User> {
 
   private final OperatorConfig config;
   private final Clock clock;
+  private final EventRecorder events;
 
-  public UserReconciler(OperatorConfig config, Clock clock) {
+  public UserReconciler(OperatorConfig config, Clock clock, EventRecorder events) {
     this.config = config;
     this.clock = clock;
+    this.events = events;
   }
 
   /** The Kubernetes user name the gateways impersonate for this User. */
@@ -74,7 +79,7 @@ public class UserReconciler implements Reconciler<User> {
           client,
           namespace,
           false,
-          "NamespaceTaken",
+          Reasons.NAMESPACE_TAKEN,
           "Namespace " + namespace + " exists and does not belong to this user.");
     }
     Namespace desired =
@@ -130,7 +135,7 @@ public class UserReconciler implements Reconciler<User> {
         client,
         namespace,
         true,
-        disabled ? "Disabled" : "Provisioned",
+        disabled ? Reasons.DISABLED : Reasons.PROVISIONED,
         disabled
             ? "Namespace "
                 + namespace
@@ -149,7 +154,7 @@ public class UserReconciler implements Reconciler<User> {
     var conditions =
         Conditions.set(
             current.conditions,
-            "Ready",
+            ConditionTypes.READY,
             ready,
             reason,
             message,
@@ -164,8 +169,12 @@ public class UserReconciler implements Reconciler<User> {
     status.namespace = ready ? namespace : current.namespace;
     status.conditions = conditions;
     status.observedGeneration = user.getMetadata().getGeneration();
+    boolean news = !Conditions.sameReason(current.conditions, ConditionTypes.READY, reason);
     user.setStatus(status);
     client.resource(user).updateStatus();
+    if (!ready && news) { // a failure: one Warning per reason, its count raised on repeats
+      events.warning(user, reason, message);
+    }
     return UpdateControl.noUpdate();
   }
 }

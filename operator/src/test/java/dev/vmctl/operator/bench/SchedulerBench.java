@@ -197,8 +197,12 @@ public final class SchedulerBench {
           .editStatus(
               h -> {
                 Host.Status s = new Host.Status();
-                s.capacity = new ResourceAmounts(128, "512Gi", "20Ti");
+                // 32 cores at the default 4 vCPUs per core, with QEMU's per-VM overhead: 100 VMs
+                // of 1 vCPU, 1Gi (+512Mi) and 20Gi (root + data) per host still fit.
+                s.capacity = new ResourceAmounts(32, "512Gi", "20Ti");
+                s.cpuOvercommit = 4;
                 s.allocatable = new ResourceAmounts(128, "512Gi", "20Ti");
+                s.vmMemoryOverhead = "512Mi";
                 s.heartbeatTime = now;
                 s.images = List.of("debian-12");
                 s.conditions =

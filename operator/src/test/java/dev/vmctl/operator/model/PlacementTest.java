@@ -21,7 +21,8 @@ class PlacementTest {
         false,
         NOW.minusSeconds(5),
         new Amounts(cpus, memGi * GI, 1000 * GI),
-        Set.of("debian-12"));
+        Set.of("debian-12"),
+        0);
   }
 
   static Placement.Request request(int cpus, long memGi) {
@@ -30,7 +31,14 @@ class PlacementTest {
   }
 
   static Placement.Cluster cluster(List<HostView> hosts, Map<String, Amounts> allocated) {
-    return new Placement.Cluster(hosts, allocated, Map.of(), NOW, Duration.ofSeconds(40));
+    return new Placement.Cluster(hosts, load(allocated), Map.of(), NOW, Duration.ofSeconds(40));
+  }
+
+  /** One VM's worth of load per host entry. */
+  static Map<String, HostLoad> load(Map<String, Amounts> allocated) {
+    Map<String, HostLoad> load = new java.util.HashMap<>();
+    allocated.forEach((h, a) -> load.put(h, HostLoad.of(a)));
+    return load;
   }
 
   @Test
@@ -49,7 +57,7 @@ class PlacementTest {
     var c =
         new Placement.Cluster(
             hosts,
-            Map.of("a", new Amounts(8, 32 * GI, 0), "b", new Amounts(1, GI, 0)),
+            load(Map.of("a", new Amounts(8, 32 * GI, 0), "b", new Amounts(1, GI, 0))),
             Map.of("b", Map.of("ada", 1)),
             NOW,
             Duration.ofSeconds(40));
@@ -64,7 +72,8 @@ class PlacementTest {
             host("a", 16, 6, Map.of()),
             host("b", 16, 4, Map.of()),
             host("c", 16, 5, Map.of()),
-            new HostView("d", Map.of(), false, false, NOW, new Amounts(64, 512 * GI, 0), Set.of()),
+            new HostView(
+                "d", Map.of(), false, false, NOW, new Amounts(64, 512 * GI, 0), Set.of(), 0),
             new HostView(
                 "e",
                 Map.of(),
@@ -72,7 +81,8 @@ class PlacementTest {
                 false,
                 NOW.minusSeconds(300),
                 new Amounts(64, 512 * GI, 0),
-                Set.of("debian-12")));
+                Set.of("debian-12"),
+                0));
     Placement.Decision d = Placement.decide(request(2, 8), cluster(hosts, Map.of()), Strategy.PACK);
     assertThat(d.placed()).isFalse();
     assertThat(d.message())
@@ -92,14 +102,15 @@ class PlacementTest {
                 false,
                 NOW,
                 new Amounts(16, 64 * GI, 100 * GI),
-                Set.of()),
+                Set.of(),
+                0),
             host("c", 2, 64, Map.of("zone", "a")));
     var r =
         new Placement.Request(
             new Amounts(4, GI, GI), Map.of("zone", "a"), "debian-12", false, null);
     assertThat(Placement.decide(r, cluster(hosts, Map.of()), Strategy.PACK).message())
         .isEqualTo(
-            "1 host does not match nodeSelector zone=a; 1 host lacks image debian-12; 1 host lacks CPUs: need 4, largest free 2");
+            "1 host does not match nodeSelector zone=a; 1 host lacks image debian-12; 1 host lacks vCPUs: need 4, largest free 2");
     var fetchable =
         new Placement.Request(new Amounts(4, GI, GI), Map.of("zone", "a"), "debian-12", true, null);
     assertThat(Placement.decide(fetchable, cluster(hosts, Map.of()), Strategy.PACK).host())
@@ -124,6 +135,6 @@ class PlacementTest {
                     cluster(hosts, Map.of("a", new Amounts(4, GI, 0))),
                     Strategy.PACK)
                 .message())
-        .isEqualTo("1 host lacks CPUs: need 1, largest free 0");
+        .isEqualTo("1 host lacks vCPUs: need 1, largest free 0");
   }
 }

@@ -27,7 +27,7 @@ class QuotaCheckTest {
         .contains("quota exceeded: default: VMs 1 of 1 used");
     assertThat(QuotaCheck.exceeded(List.of(quota(5, 3, "3Gi")), used, new Amounts(2, 2 * GI, GI)))
         .contains(
-            "quota exceeded: default: CPUs need 2, 1 of 3 left; default: memory need 2Gi, 1Gi of 3Gi left");
+            "quota exceeded: default: vCPUs need 2, 1 of 3 left; default: memory need 2Gi, 1Gi of 3Gi left");
   }
 
   @Test
