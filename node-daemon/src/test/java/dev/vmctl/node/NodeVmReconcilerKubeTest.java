@@ -396,20 +396,17 @@ class NodeVmReconcilerKubeTest {
   }
 
   void annotate(VirtualMachine vm, String key, String value) {
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName(vm.getMetadata().getName())
-        .edit(
-            v -> {
-              var a = new java.util.HashMap<String, String>();
-              if (v.getMetadata().getAnnotations() != null) {
-                a.putAll(v.getMetadata().getAnnotations());
-              }
-              a.put(key, value);
-              v.getMetadata().setAnnotations(a);
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName(vm.getMetadata().getName()),
+        v -> {
+          var a = new java.util.HashMap<String, String>();
+          if (v.getMetadata().getAnnotations() != null) {
+            a.putAll(v.getMetadata().getAnnotations());
+          }
+          a.put(key, value);
+          v.getMetadata().setAnnotations(a);
+          return v;
+        });
   }
 
   /** Grants the VM a new size, as the operator does once quota and host have room for it. */
@@ -431,15 +428,12 @@ class NodeVmReconcilerKubeTest {
   }
 
   void editSpec(VirtualMachine vm, java.util.function.Consumer<VirtualMachineSpec> change) {
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName(vm.getMetadata().getName())
-        .edit(
-            v -> {
-              change.accept(v.getSpec());
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName(vm.getMetadata().getName()),
+        v -> {
+          change.accept(v.getSpec());
+          return v;
+        });
   }
 
   String planId(VirtualMachine vm) {

@@ -423,29 +423,23 @@ class VmLifeGuestTest {
     String secondBoot = back.getStatus().guest.bootId;
 
     // Resize: QEMU microvm cannot hot-plug, so the VM says a restart is needed.
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName("life")
-        .edit(
-            v -> {
-              v.getSpec().cpus = 2;
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("life"),
+        v -> {
+          v.getSpec().cpus = 2;
+          return v;
+        });
     awaitVm(v -> Conditions.isTrue(v.getStatus().conditions, "RestartRequired"));
 
     // Restart by annotation.
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName("life")
-        .edit(
-            v -> {
-              v.getMetadata()
-                  .getAnnotations()
-                  .put(VirtualMachine.RESTARTED_AT_ANNOTATION, Instant.now().toString());
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("life"),
+        v -> {
+          v.getMetadata()
+              .getAnnotations()
+              .put(VirtualMachine.RESTARTED_AT_ANNOTATION, Instant.now().toString());
+          return v;
+        });
     VirtualMachine restarted =
         awaitVm(v -> readyRunning(v) && !secondBoot.equals(v.getStatus().guest.bootId));
     assertThat(restarted.getStatus().restartCount).isEqualTo(back.getStatus().restartCount + 1);
@@ -454,41 +448,32 @@ class VmLifeGuestTest {
     assertThat(ssh(ip, "nproc").trim()).as("restart applied the new size").isEqualTo("2");
 
     // Pause and resume.
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName("life")
-        .edit(
-            v -> {
-              v.getSpec().paused = true;
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("life"),
+        v -> {
+          v.getSpec().paused = true;
+          return v;
+        });
     awaitVm(
         v ->
             v.getStatus().phase == VmPhase.Paused
                 && Conditions.isTrue(v.getStatus().conditions, "Paused"));
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName("life")
-        .edit(
-            v -> {
-              v.getSpec().paused = false;
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("life"),
+        v -> {
+          v.getSpec().paused = false;
+          return v;
+        });
     awaitVm(v -> readyRunning(v) && !Conditions.isTrue(v.getStatus().conditions, "Paused"));
     assertThat(ssh(ip, "echo resumed")).isEqualTo("resumed\n");
 
     // Halted stops the VM but keeps its volumes and address.
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName("life")
-        .edit(
-            v -> {
-              v.getSpec().runStrategy = dev.vmctl.api.v1alpha1.RunStrategy.Halted;
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("life"),
+        v -> {
+          v.getSpec().runStrategy = dev.vmctl.api.v1alpha1.RunStrategy.Halted;
+          return v;
+        });
     VirtualMachine halted = awaitVm(v -> v.getStatus().phase == VmPhase.Stopped);
     assertThat(succeeds("pgrep", "-f", "vmctl-" + id)).as("no QEMU while Halted").isFalse();
     assertThat(vmDir.resolve("data.img")).exists();
@@ -504,15 +489,12 @@ class VmLifeGuestTest {
         .until(
             () ->
                 client.resources(Host.class).withName(host).get().getStatus().allocated.cpus == 0);
-    client
-        .resources(VirtualMachine.class)
-        .inNamespace(ns)
-        .withName("life")
-        .edit(
-            v -> {
-              v.getSpec().runStrategy = dev.vmctl.api.v1alpha1.RunStrategy.Always;
-              return v;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(VirtualMachine.class).inNamespace(ns).withName("life"),
+        v -> {
+          v.getSpec().runStrategy = dev.vmctl.api.v1alpha1.RunStrategy.Always;
+          return v;
+        });
     VirtualMachine again = awaitVm(VmLifeGuestTest::readyRunning);
     assertThat(again.getStatus().allocated.cpus)
         .as("granted again at its maximum")

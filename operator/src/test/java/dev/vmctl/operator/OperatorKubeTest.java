@@ -433,14 +433,12 @@ class OperatorKubeTest {
         .extracting(s -> s.getName())
         .containsExactly(UserReconciler.identity(user.getMetadata().getName()));
 
-    client
-        .resources(User.class)
-        .withName(user.getMetadata().getName())
-        .edit(
-            u -> {
-              u.getSpec().disabled = true;
-              return u;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(User.class).withName(user.getMetadata().getName()),
+        u -> {
+          u.getSpec().disabled = true;
+          return u;
+        });
     await()
         .atMost(WAIT)
         .until(
@@ -708,15 +706,12 @@ class OperatorKubeTest {
         .until(
             () -> {
               try {
-                client
-                    .resources(VirtualMachine.class)
-                    .inNamespace(namespace)
-                    .withName(name)
-                    .edit(
-                        vm -> {
-                          change.accept(vm);
-                          return vm;
-                        });
+                dev.vmctl.api.kube.Edits.edit(
+                    client.resources(VirtualMachine.class).inNamespace(namespace).withName(name),
+                    vm -> {
+                      change.accept(vm);
+                      return vm;
+                    });
                 return true;
               } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
                 if (e.getCode() != 409) {

@@ -105,15 +105,12 @@ class OvercommitKubeTest {
         .until(
             () -> {
               try {
-                client
-                    .resources(VirtualMachine.class)
-                    .inNamespace(namespace)
-                    .withName(name)
-                    .edit(
-                        vm -> {
-                          vm.getSpec().runStrategy = strategy;
-                          return vm;
-                        });
+                dev.vmctl.api.kube.Edits.edit(
+                    client.resources(VirtualMachine.class).inNamespace(namespace).withName(name),
+                    vm -> {
+                      vm.getSpec().runStrategy = strategy;
+                      return vm;
+                    });
                 return true;
               } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
                 if (e.getCode() != 409) {

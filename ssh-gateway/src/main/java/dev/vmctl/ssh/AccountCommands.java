@@ -230,15 +230,12 @@ final class AccountCommands {
   }
 
   private void editUser(String name, java.util.function.Consumer<User> change) {
-    context
-        .gatewayClient()
-        .resources(User.class)
-        .withName(name)
-        .edit(
-            u -> {
-              change.accept(u);
-              return u;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        context.gatewayClient().resources(User.class).withName(name),
+        u -> {
+          change.accept(u);
+          return u;
+        });
   }
 
   private static List<String> keysOf(User user) {

@@ -322,17 +322,17 @@ final class VmCommands {
   }
 
   private void edit(Caller caller, VirtualMachine vm, UnaryOperator<VirtualMachine> change) {
-    as(caller)
-        .resources(VirtualMachine.class)
-        .inNamespace(vm.getMetadata().getNamespace())
-        .withName(vm.getMetadata().getName())
-        .edit(
-            v -> {
-              if (v.getMetadata().getAnnotations() == null) {
-                v.getMetadata().setAnnotations(new LinkedHashMap<>());
-              }
-              return change.apply(v);
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        as(caller)
+            .resources(VirtualMachine.class)
+            .inNamespace(vm.getMetadata().getNamespace())
+            .withName(vm.getMetadata().getName()),
+        v -> {
+          if (v.getMetadata().getAnnotations() == null) {
+            v.getMetadata().setAnnotations(new LinkedHashMap<>());
+          }
+          return change.apply(v);
+        });
   }
 
   private KubernetesClient as(Caller caller) {

@@ -431,14 +431,12 @@ class SshCommandsKubeTest {
   @Test
   void disabledUserIsRefused() throws Exception {
     Path key = gw.register("dis-" + suffix, "dis-" + suffix + "@example.com");
-    client
-        .resources(User.class)
-        .withName("dis-" + suffix)
-        .edit(
-            u -> {
-              u.getSpec().disabled = true;
-              return u;
-            });
+    dev.vmctl.api.kube.Edits.edit(
+        client.resources(User.class).withName("dis-" + suffix),
+        u -> {
+          u.getSpec().disabled = true;
+          return u;
+        });
     await()
         .untilAsserted(
             () -> {

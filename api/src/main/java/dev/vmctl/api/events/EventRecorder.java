@@ -116,15 +116,14 @@ public final class EventRecorder {
         if (e.getCode() != 409) {
           throw e;
         }
-        events
-            .withName(name)
-            .edit(
-                ev -> {
-                  ev.setCount(ev.getCount() == null ? 2 : ev.getCount() + 1);
-                  ev.setLastTimestamp(now);
-                  ev.setMessage(message);
-                  return ev;
-                });
+        dev.vmctl.api.kube.Edits.edit(
+            events.withName(name),
+            ev -> {
+              ev.setCount(ev.getCount() == null ? 2 : ev.getCount() + 1);
+              ev.setLastTimestamp(now);
+              ev.setMessage(message);
+              return ev;
+            });
       }
     } catch (KubernetesClientException e) {
       log.warn(

@@ -62,14 +62,12 @@ class HostPublisherKubeTest {
       assertThat(s.allocated.cpus).isEqualTo(3);
       assertThat(s.allocated.disk).as("root and data volumes").isEqualTo("20Gi");
 
-      client
-          .resources(Host.class)
-          .withName(name)
-          .edit(
-              h -> {
-                h.getSpec().cpuOvercommit = 2;
-                return h;
-              });
+      dev.vmctl.api.kube.Edits.edit(
+          client.resources(Host.class).withName(name),
+          h -> {
+            h.getSpec().cpuOvercommit = 2;
+            return h;
+          });
       publisher.publish();
       s = client.resources(Host.class).withName(name).get().getStatus();
       assertThat(s.cpuOvercommit).isEqualTo(2);
