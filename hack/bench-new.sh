@@ -65,7 +65,7 @@ for i in $(seq 1 "$RUNS"); do
   printf 'run %d: new -> Running %d ms, new -> SSH-ready %d ms\n' "$i" $((t1 - t0)) $((t2 - t0)) >&2
   if [[ $i == "$RUNS" ]]; then
     ssh -F "$WORK/ssh_config" -J "$JUMP_HOST" "vmctl@$name" \
-      'systemd-analyze; systemd-analyze critical-chain ssh.service --no-pager' >"$WORK/analyze.txt" 2>&1 || true
+      'sudo systemd-analyze; sudo systemd-analyze critical-chain ssh.service --no-pager' >"$WORK/analyze.txt" 2>&1 || true
   fi
   gw rm "$name" >/dev/null
   current=""

@@ -32,11 +32,20 @@ touch /etc/.updated /var/.updated
 # has anything to find in a VM: no encrypted, integrity or verity disks, no GPT (the disks are
 # whole-disk ext4), no hibernation, no offline updates, no SysV-only init scripts.
 mkdir -p /etc/systemd/system-generators
+# Nor these: no /etc/rc.local, no systemd.run= or debug options on the kernel command line (the
+# node daemon writes it), and the one console getty is enabled below instead of generated.
+# systemd-fstab-generator stays: /etc/fstab carries /data.
 for g in systemd-cryptsetup-generator systemd-integritysetup-generator \
   systemd-veritysetup-generator systemd-gpt-auto-generator systemd-hibernate-resume-generator \
-  systemd-system-update-generator systemd-sysv-generator; do
+  systemd-system-update-generator systemd-sysv-generator systemd-rc-local-generator \
+  systemd-run-generator systemd-debug-generator systemd-getty-generator; do
   ln -sf /dev/null "/etc/systemd/system-generators/$g"
 done
+# A login prompt on the serial console (what the node daemon records, and what a console attaches
+# to); no getty on tty1-6: a VM has no display.
+systemctl enable serial-getty@ttyS0.service >/dev/null 2>&1
+rm -f /etc/systemd/system/getty.target.wants/getty@tty1.service
+systemctl mask getty-static.service >/dev/null 2>&1 || true
 # sshd starts before the boot is over (ssh.service.d/vmctl.conf); a /run/nologin made at boot would
 # refuse the vmctl user until systemd-user-sessions removes it, seconds later.
 ln -sf /dev/null /etc/tmpfiles.d/systemd-nologin.conf
