@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # SSH gateway benchmark: a real kube-apiserver, the gateway in-process, a real sshd in a network
 # namespace standing in for a VM, the real OpenSSH client. Prints, per mode (direct SSH to the
-# sshd, ProxyJump through the gateway, username routing through the gateway), large-file upload and
-# download throughput with the ratio to direct, and the median time of `ssh ... true` (connection
-# set-up + auth + exec). Needs root (network namespace). Knobs: MIB (128), ROUNDS (3), CONNECTS (15).
+# sshd; OpenSSH's own sshd on loopback as the jump host, the anchor; ProxyJump through the gateway;
+# username routing through the gateway), large-file upload and download throughput with the ratios
+# to the anchor and to direct, and the median time of `ssh ... true` (connection set-up + auth +
+# exec), per run and as median (min-max) over the runs. Needs root (network namespace).
+# Knobs: RUNS (3), MIB (128), ROUNDS (2, best of), CONNECTS (15, median of), JFR (a path: record a
+# JFR profile of the gateway's JVM there).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$VMCTL_ROOT"
@@ -13,9 +16,11 @@ export VMCTL_KUBE_BINARIES
 # matched by Surefire's default includes, so only -Dtest runs it.
 out="$VMCTL_ROOT/ssh-gateway/target/bench-ssh-gateway.txt"
 rm -f "$out"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 mvn -B -q -ntp -pl ssh-gateway -am verify -Dspotless.check.skip=true \
   -Dtest=SshGatewayBench -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dbench.mib="${MIB:-128}" -Dbench.rounds="${ROUNDS:-3}" -Dbench.connects="${CONNECTS:-15}" \
-  -DargLine="-Dbench.mib=${MIB:-128} -Dbench.rounds=${ROUNDS:-3} -Dbench.connects=${CONNECTS:-15} -Dbench.out=$out" \
+  -Dbench.mib="${MIB:-128}" -Dbench.rounds="${ROUNDS:-2}" -Dbench.connects="${CONNECTS:-15}" \
+  -DargLine="-Dbench.mib=${MIB:-128} -Dbench.rounds=${ROUNDS:-2} -Dbench.connects=${CONNECTS:-15} -Dbench.runs=${RUNS:-3} -Dbench.out=$out${JFR:+ -XX:StartFlightRecording=filename=$JFR,settings=profile}" \
   >/dev/null 2>&1 || { echo "benchmark failed; see ssh-gateway/target/surefire-reports" >&2; exit 1; }
+echo "load before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"
 cat "$out"

@@ -29,13 +29,19 @@ import org.apache.sshd.server.subsystem.SubsystemFactory;
 public final class SshGateway implements AutoCloseable {
   private final SshServer server;
   private final SshClient client;
+  private final VmSessions vmSessions;
   private final ExecutorService threads;
   private final Revocations revocations;
 
   private SshGateway(
-      SshServer server, SshClient client, ExecutorService threads, Revocations revocations) {
+      SshServer server,
+      SshClient client,
+      VmSessions vmSessions,
+      ExecutorService threads,
+      Revocations revocations) {
     this.server = server;
     this.client = client;
+    this.vmSessions = vmSessions;
     this.threads = threads;
     this.revocations = revocations;
   }
@@ -47,14 +53,14 @@ public final class SshGateway implements AutoCloseable {
     SshClient client = SshClient.setUpDefaultClient();
     // Each VM's host key is in its status (made by its node daemon): checked per connection.
     client.setServerKeyVerifier(new VmHostKeyCheck());
-    Throughput.apply(client);
+    Throughput.apply(client, Throughput.TO_VMS);
     client.start();
 
     SshServer server = SshServer.setUpDefaultServer();
     server.setHost(config.bindAddress());
     server.setPort(config.port());
     server.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
-    Throughput.apply(server);
+    Throughput.apply(server, Throughput.FROM_PEOPLE);
     FailureLimiter limiter =
         new FailureLimiter(config.maxAuthFailures(), config.authFailureWindow(), context.clock());
     KeyAuthenticator authenticator =
@@ -73,7 +79,9 @@ public final class SshGateway implements AutoCloseable {
     Commands commands = new Commands(context);
     Revocations revocations =
         new Revocations(context.directory(), server::getActiveSessions, context.clock());
-    Router router = new Router(context, commands, client, proxyKey, threads, revocations);
+    VmSessions vmSessions =
+        new VmSessions(client, proxyKey, config.guestUser(), Duration.ofSeconds(10));
+    Router router = new Router(context, commands, vmSessions, threads, revocations);
     server.setShellFactory(channel -> router.command(channel, VmBridge.Mode.SHELL, null));
     server.setCommandFactory((channel, line) -> router.command(channel, VmBridge.Mode.EXEC, line));
     server.setSubsystemFactories(List.of(new SftpBridgeFactory(router)));
@@ -84,7 +92,7 @@ public final class SshGateway implements AutoCloseable {
     server.start();
     revocations.start(config.recheckInterval());
     context.boundPort().set(server.getPort());
-    return new SshGateway(server, client, threads, revocations);
+    return new SshGateway(server, client, vmSessions, threads, revocations);
   }
 
   public int port() {
@@ -95,6 +103,7 @@ public final class SshGateway implements AutoCloseable {
   public void close() throws IOException {
     revocations.close();
     server.stop(true);
+    vmSessions.close();
     client.stop();
     threads.shutdownNow();
   }
@@ -103,15 +112,14 @@ public final class SshGateway implements AutoCloseable {
   record Router(
       GatewayContext context,
       Commands commands,
-      SshClient client,
-      KeyPair proxyKey,
+      VmSessions vmSessions,
       ExecutorService threads,
       Revocations revocations) {
     Command command(ChannelSession channel, VmBridge.Mode mode, String argument) {
       ServerSession session = channel.getServerSession();
       Person person = session.getAttribute(Person.KEY);
       if (routesToVm(session.getUsername(), person)) {
-        return new VmBridge(context, client, proxyKey, threads, mode, argument, revocations);
+        return new VmBridge(context, vmSessions, threads, mode, argument, revocations);
       }
       String login = session.getUsername();
       if (login != null && VmTarget.underDomain(login, context.config().domain())) {

@@ -5,12 +5,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyPair;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import org.apache.sshd.client.SshClient;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.apache.sshd.client.channel.ChannelShell;
 import org.apache.sshd.client.channel.ClientChannel;
@@ -40,27 +38,25 @@ final class VmBridge extends StreamCommand {
   }
 
   private final GatewayContext context;
-  private final SshClient client;
-  private final KeyPair proxyKey;
+  private final VmSessions sessions;
   private final ExecutorService threads;
   private final Mode mode;
   private final String argument; // the command or subsystem name
   private final Revocations revocations;
-  private volatile ClientSession vmSession;
+  private volatile ClientChannel vmChannel;
   private volatile boolean revoked;
+  private volatile boolean destroyed; // the person's channel is gone
 
   VmBridge(
       GatewayContext context,
-      SshClient client,
-      KeyPair proxyKey,
+      VmSessions sessions,
       ExecutorService threads,
       Mode mode,
       String argument,
       Revocations revocations) {
     this.context = context;
     this.revocations = revocations;
-    this.client = client;
-    this.proxyKey = proxyKey;
+    this.sessions = sessions;
     this.threads = threads;
     this.mode = mode;
     this.argument = argument;
@@ -101,35 +97,42 @@ final class VmBridge extends StreamCommand {
               + decision.vmName());
       return 1;
     }
-    try (ClientSession session =
-        client
-            .connect(
-                context.config().guestUser(),
-                decision.address(),
-                context.config().vmSshPort(),
-                hostKeys.asContext())
-            .verify(CONNECT_TIMEOUT)
-            .getSession()) {
-      vmSession = session;
-      if (revoked) {
-        return 255;
+    VmSessions.Target target =
+        new VmSessions.Target(
+            decision.vm().getMetadata().getUid(),
+            decision.address(),
+            context.config().vmSshPort(),
+            decision.vm().getStatus().sshHostKeys);
+    try {
+      VmSessions.Lease lease = sessions.acquire(target, hostKeys);
+      ClientChannel vm;
+      try {
+        vm = openChannel(lease, env);
+      } catch (IOException stale) {
+        if (!lease.reused) {
+          lease.close();
+          throw stale;
+        }
+        // The shared connection went away (the VM restarted, say): one fresh try.
+        lease.discard();
+        lease = sessions.acquire(target, hostKeys);
+        vm = openChannel(lease, env);
       }
-      session.addPublicKeyIdentity(proxyKey);
-      session.auth().verify(CONNECT_TIMEOUT);
-      try (ClientChannel vm = open(session, env)) {
-        vm.setIn(new CountingInput(in));
-        vm.setOut(new KeepOpen(out, "from-vm"));
-        vm.setErr(new KeepOpen(err, "from-vm"));
-        vm.open().verify(CONNECT_TIMEOUT);
-        if (vm instanceof ChannelShell shell) {
+      try (VmSessions.Lease held = lease;
+          ClientChannel channel = vm) {
+        vmChannel = channel;
+        if (revoked || destroyed) {
+          return 255;
+        }
+        if (channel instanceof ChannelShell shell) {
           env.addSignalListener((ch, signal) -> resize(shell, env), EnumSet.of(Signal.WINCH));
         }
-        vm.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), 0L);
+        channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), 0L);
         if (revoked) {
           return 255;
         }
-        Integer status = vm.getExitStatus();
-        return status == null ? (vm.getExitSignal() != null ? 255 : 0) : status;
+        Integer status = channel.getExitStatus();
+        return status == null ? (channel.getExitSignal() != null ? 255 : 0) : status;
       }
     } catch (IOException e) {
       if (revoked) {
@@ -152,6 +155,20 @@ final class VmBridge extends StreamCommand {
     }
   }
 
+  private ClientChannel openChannel(VmSessions.Lease lease, Environment env) throws IOException {
+    ClientChannel vm = open(lease.session, env);
+    vm.setIn(new CountingInput(in));
+    vm.setOut(new KeepOpen(out, "from-vm"));
+    vm.setErr(new KeepOpen(err, "from-vm"));
+    try {
+      vm.open().verify(CONNECT_TIMEOUT);
+      return vm;
+    } catch (IOException | RuntimeException e) {
+      vm.close(true);
+      throw e;
+    }
+  }
+
   /** Ends the bridge with a line on stderr when the grant goes (see {@link Revocations}). */
   private Revocations.Guarded guarded(Person person, Authorisation.VmGrant grant) {
     return new Revocations.Guarded() {
@@ -164,9 +181,9 @@ final class VmBridge extends StreamCommand {
       public void end(String reason) {
         revoked = true;
         say("\r\nvmctl: " + reason + "; closing this session");
-        ClientSession session = vmSession;
-        if (session != null) {
-          session.close(true);
+        ClientChannel channel = vmChannel;
+        if (channel != null) {
+          channel.close(true); // the connection may carry other people's channels to the VM
         }
       }
 
@@ -227,9 +244,10 @@ final class VmBridge extends StreamCommand {
 
   @Override
   public void destroy(ChannelSession channel) {
-    ClientSession session = vmSession;
-    if (session != null) {
-      session.close(true);
+    destroyed = true;
+    ClientChannel vm = vmChannel;
+    if (vm != null) {
+      vm.close(true);
     }
   }
 

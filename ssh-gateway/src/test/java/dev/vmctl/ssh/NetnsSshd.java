@@ -2,17 +2,21 @@ package dev.vmctl.ssh;
 
 import dev.vmctl.testkit.Shell;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * A real OpenSSH sshd standing in for a VM: in its own network namespace ({@code vmctl-t-<random>})
  * reached through a veth pair from the host, like a VM on its host's bridge. Needs root. Everything
- * is removed on close, also after a failed start.
+ * is removed on close, also after a failed start. {@link #onLoopback} runs the same sshd on the
+ * host's loopback instead: OpenSSH as a jump host, the anchor the gateway's benchmark compares
+ * with.
  */
 final class NetnsSshd implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -21,10 +25,21 @@ final class NetnsSshd implements AutoCloseable {
   final String netns;
   final String hostVeth;
   final String address;
+  final int port;
   final Path dir;
   private Process sshd;
 
   NetnsSshd(Path parent, List<String> authorizedKeys) throws IOException {
+    this(parent, authorizedKeys, true);
+  }
+
+  /** An sshd on 127.0.0.1 and a free port, in the host's own namespace (no veth, no netns). */
+  static NetnsSshd onLoopback(Path parent, List<String> authorizedKeys) throws IOException {
+    return new NetnsSshd(parent, authorizedKeys, false);
+  }
+
+  private NetnsSshd(Path parent, List<String> authorizedKeys, boolean ownNamespace)
+      throws IOException {
     if (!"root".equals(System.getProperty("user.name"))) {
       throw new IllegalStateException("NetnsSshd needs root (network namespaces); run as root");
     }
@@ -35,24 +50,28 @@ final class NetnsSshd implements AutoCloseable {
     byte[] id = new byte[3];
     RANDOM.nextBytes(id);
     String hex = HexFormat.of().formatHex(id);
-    netns = "vmctl-t-" + hex;
-    hostVeth = "vt" + hex + "h";
+    netns = ownNamespace ? "vmctl-t-" + hex : null;
+    hostVeth = ownNamespace ? "vt" + hex + "h" : null;
     // 10.201-250.x.y/30 from the random id: unlikely to collide with parallel tests.
     int a = 201 + (id[0] & 0xff) % 50;
     int b = id[1] & 0xff;
     int c = (id[2] & 0x3f) * 4;
     String hostIp = "10." + a + "." + b + "." + (c + 1);
-    address = "10." + a + "." + b + "." + (c + 2);
+    address = ownNamespace ? "10." + a + "." + b + "." + (c + 2) : "127.0.0.1";
+    port = ownNamespace ? 22 : freePort();
     dir = Files.createTempDirectory(parent, "sshd-");
     try {
-      Shell.run(T, "ip", "netns", "add", netns);
-      Shell.run(T, "ip", "link", "add", hostVeth, "type", "veth", "peer", "name", "vt" + hex + "g");
-      Shell.run(T, "ip", "link", "set", "vt" + hex + "g", "netns", netns);
-      Shell.run(T, "ip", "addr", "add", hostIp + "/30", "dev", hostVeth);
-      Shell.run(T, "ip", "link", "set", hostVeth, "up");
-      Shell.run(T, "ip", "-n", netns, "addr", "add", address + "/30", "dev", "vt" + hex + "g");
-      Shell.run(T, "ip", "-n", netns, "link", "set", "vt" + hex + "g", "up");
-      Shell.run(T, "ip", "-n", netns, "link", "set", "lo", "up");
+      if (ownNamespace) {
+        Shell.run(T, "ip", "netns", "add", netns);
+        Shell.run(
+            T, "ip", "link", "add", hostVeth, "type", "veth", "peer", "name", "vt" + hex + "g");
+        Shell.run(T, "ip", "link", "set", "vt" + hex + "g", "netns", netns);
+        Shell.run(T, "ip", "addr", "add", hostIp + "/30", "dev", hostVeth);
+        Shell.run(T, "ip", "link", "set", hostVeth, "up");
+        Shell.run(T, "ip", "-n", netns, "addr", "add", address + "/30", "dev", "vt" + hex + "g");
+        Shell.run(T, "ip", "-n", netns, "link", "set", "vt" + hex + "g", "up");
+        Shell.run(T, "ip", "-n", netns, "link", "set", "lo", "up");
+      }
       Files.createDirectories(Path.of("/run/sshd"));
       Shell.run(
           T,
@@ -70,7 +89,7 @@ final class NetnsSshd implements AutoCloseable {
           String.join(
               "\n",
               "ListenAddress " + address,
-              "Port 22",
+              "Port " + port,
               "HostKey " + dir.resolve("host_key"),
               "AuthorizedKeysFile " + dir.resolve("authorized_keys"),
               "PasswordAuthentication no",
@@ -84,17 +103,13 @@ final class NetnsSshd implements AutoCloseable {
               // gateway passes none on (a real guest's sshd may be configured like this).
               "AcceptEnv *",
               ""));
+      List<String> argv =
+          List.of("/usr/sbin/sshd", "-D", "-e", "-f", dir.resolve("sshd_config").toString());
+      if (ownNamespace) {
+        argv = Stream.concat(Stream.of("ip", "netns", "exec", netns), argv.stream()).toList();
+      }
       sshd =
-          new ProcessBuilder(
-                  "ip",
-                  "netns",
-                  "exec",
-                  netns,
-                  "/usr/sbin/sshd",
-                  "-D",
-                  "-e",
-                  "-f",
-                  dir.resolve("sshd_config").toString())
+          new ProcessBuilder(argv)
               .redirectErrorStream(true)
               .redirectOutput(dir.resolve("sshd.log").toFile())
               .start();
@@ -115,7 +130,7 @@ final class NetnsSshd implements AutoCloseable {
     long deadline = System.nanoTime() + T.toNanos();
     while (System.nanoTime() < deadline) {
       try (java.net.Socket s = new java.net.Socket()) {
-        s.connect(new java.net.InetSocketAddress(address, 22), 500);
+        s.connect(new java.net.InetSocketAddress(address, port), 500);
         return;
       } catch (IOException e) {
         if (!sshd.isAlive()) {
@@ -129,7 +144,14 @@ final class NetnsSshd implements AutoCloseable {
         }
       }
     }
-    throw new IOException("sshd did not listen on " + address + ":22");
+    throw new IOException("sshd did not listen on " + address + ":" + port);
+  }
+
+  private static int freePort() throws IOException {
+    try (java.net.ServerSocket s =
+        new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
   }
 
   @Override
@@ -142,6 +164,9 @@ final class NetnsSshd implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+    if (netns == null) {
+      return;
     }
     try {
       Shell.succeeds(T, "ip", "netns", "pids", netns); // nothing else should be left in it

@@ -132,6 +132,45 @@ class SshProxyKubeTest {
     assertThat(stdin.out()).isEqualTo("piped input\n");
   }
 
+  /**
+   * Username routing logs in to a VM once and opens a channel per session on that connection
+   * (VmSessions): the owner's and a shared user's commands, one after another, make one login at
+   * the VM's sshd, and each still gets its own output and exit status.
+   */
+  @Test
+  void usernameRoutingSessionsShareOneLoggedInConnectionToTheVm() throws Exception {
+    String proxyKey = ProxyKeyPublisher.authorizedKeysLine(gw.proxyKey).split("\\s+")[1];
+    assertThat(gw.ssh(owner, "-l", vmName, "true").exit()).isZero(); // connected, maybe earlier
+    long before = proxyLogins();
+    for (int i = 0; i < 3; i++) {
+      OpenSsh.Result r =
+          gw.ssh(i % 2 == 0 ? owner : friend, "-l", vmName, "echo run-" + i + "; exit " + i);
+      assertThat(r.exit()).as(r.toString()).isEqualTo(i);
+      assertThat(r.out()).isEqualTo("run-" + i + "\n");
+    }
+    assertThat(proxyLogins())
+        .as("logins by the gateway's proxy key, " + proxyKey)
+        .isEqualTo(before);
+  }
+
+  /** Logins at the VM's sshd with the gateway's proxy key (its log says which key signed in). */
+  private static long proxyLogins() throws Exception {
+    String fingerprint =
+        OpenSsh.run(
+                null,
+                20,
+                "sh",
+                "-c",
+                "echo '"
+                    + ProxyKeyPublisher.authorizedKeysLine(gw.proxyKey)
+                    + "' | ssh-keygen -lf -")
+            .out()
+            .split("\\s+")[1];
+    return Files.readAllLines(vm.dir.resolve("sshd.log")).stream()
+        .filter(l -> l.contains("Accepted publickey") && l.contains(fingerprint))
+        .count();
+  }
+
   @Test
   void usernameRoutingShellHasPtyAndWindowSize() throws Exception {
     OpenSsh.Result r =
