@@ -87,7 +87,10 @@ final class GatewayHandler extends ChannelDuplexHandler {
       deadline.awaitNextHead();
     }
     if (exchange != null && exchange.requestComplete() || !queued.isEmpty()) {
-      queued.add(msg); // a pipelined request: wait for the current response to finish
+      // A pipelined request waits for the current response to finish; reading pauses until
+      // then, so the queue holds at most what the current read burst decoded.
+      queued.add(msg);
+      ctx.channel().config().setAutoRead(false);
       return;
     }
     dispatch(msg);
@@ -273,13 +276,15 @@ final class GatewayHandler extends ChannelDuplexHandler {
       if (!http1 && !HttpUtil.isContentLengthSet(head)) {
         HttpUtil.setTransferEncodingChunked(head, true);
       }
-      ctx.channel().config().setAutoRead(false); // until the VM is connected
     }
     InetSocketAddress target = new InetSocketAddress(route.address(), route.port());
     var connecting = gateway.pool().acquire(ctx.channel().eventLoop(), target, websocket);
     if (connecting.isSuccess()) {
       ex.connected(connecting.getNow(), false); // a pooled connection, still inside this read
       return;
+    }
+    if (!ex.requestComplete()) {
+      ctx.channel().config().setAutoRead(false); // the body waits until the VM is connected
     }
     connecting.addListener(
         f -> {
