@@ -3,6 +3,8 @@ package dev.vmctl.https;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.vmctl.api.v1alpha1.VirtualMachine;
+import dev.vmctl.api.v1alpha1.VmPhase;
 import dev.vmctl.testkit.KubeApiServerExtension;
 import dev.vmctl.testkit.KubeEnv;
 import io.micrometer.core.instrument.Counter;
@@ -93,6 +95,34 @@ class HttpsGatewayKubeTest {
     Curl.Response guest = f.curl.get(f.fqdn("guest"), "/headers");
     assertThat(guest.status()).isEqualTo(200);
     assertThat(guest.body()).contains("backend a");
+  }
+
+  /**
+   * Routes are kept between requests (Routes) and must follow every change: a served VM that stops
+   * answers 503 from then on, serves again once Running, and a deleted one is unknown.
+   */
+  @Test
+  void routesFollowTheVmWhenItStopsStartsAndGoes() throws Exception {
+    String name = f.host("flip");
+    f.vm(name, true, f.backend.port(), VmPhase.Running, "127.0.0.1", null);
+    String fqdn = name + ".vm.localhost";
+    await().atMost(Duration.ofSeconds(20)).until(() -> f.curl.get(fqdn, "/").status() == 200);
+    setPhase(name, VmPhase.Stopped);
+    await().atMost(Duration.ofSeconds(20)).until(() -> f.curl.get(fqdn, "/").status() == 503);
+    setPhase(name, VmPhase.Running);
+    await().atMost(Duration.ofSeconds(20)).until(() -> f.curl.get(fqdn, "/").status() == 200);
+    f.client.resources(VirtualMachine.class).inNamespace(f.adaNs).withName(name).delete();
+    await().atMost(Duration.ofSeconds(20)).until(() -> f.curl.get(fqdn, "/").status() == 404);
+  }
+
+  private void setPhase(String name, VmPhase phase) {
+    var vm = f.client.resources(VirtualMachine.class).inNamespace(f.adaNs).withName(name);
+    dev.vmctl.api.kube.Edits.editStatus(
+        vm,
+        v -> {
+          v.getStatus().phase = phase;
+          return v;
+        });
   }
 
   @Test

@@ -19,9 +19,19 @@ public final class Edits {
 
   /** Applies {@code change} (which must be safe to apply to a fresh copy again) until it lands. */
   public static <T extends HasMetadata> T edit(Resource<T> resource, UnaryOperator<T> change) {
+    return retried(() -> resource.edit(change));
+  }
+
+  /** The same for the status subresource (an edit of the object ignores its status). */
+  public static <T extends HasMetadata> T editStatus(
+      Resource<T> resource, UnaryOperator<T> change) {
+    return retried(() -> resource.editStatus(change));
+  }
+
+  private static <T> T retried(java.util.function.Supplier<T> write) {
     for (int attempt = 1; ; attempt++) {
       try {
-        return resource.edit(change);
+        return write.get();
       } catch (KubernetesClientException e) {
         if (e.getCode() != HttpURLConnection.HTTP_CONFLICT || attempt == ATTEMPTS) {
           throw e;
