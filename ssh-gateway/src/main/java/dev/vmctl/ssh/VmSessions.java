@@ -128,18 +128,22 @@ final class VmSessions implements AutoCloseable {
         entry = null;
       }
       if (entry != null && entry.channels >= CHANNELS_PER_CONNECTION) {
-        return new Lease(connect(target, expected), false, null);
-      }
-      if (entry == null) {
+        entry = null; // a connection of its own, made below, outside the lock
+      } else if (entry == null) {
         entry = new Shared(target, expected);
         shared.put(target, entry);
         connectHere = true;
       }
-      entry.channels++;
-      if (entry.idleClose != null) {
-        entry.idleClose.cancel(false);
-        entry.idleClose = null;
+      if (entry != null) {
+        entry.channels++;
+        if (entry.idleClose != null) {
+          entry.idleClose.cancel(false);
+          entry.idleClose = null;
+        }
       }
+    }
+    if (entry == null) {
+      return new Lease(connect(target, expected), false, null);
     }
     if (connectHere) {
       try {

@@ -153,6 +153,29 @@ class SshProxyKubeTest {
         .isEqualTo(before);
   }
 
+  /**
+   * More routed sessions at once than OpenSSH's sshd takes channels on one connection (10): the
+   * gateway opens another connection beyond 8 instead of having the VM refuse the channel.
+   */
+  @Test
+  void moreConcurrentRoutedSessionsThanOneConnectionTakesAllRun() throws Exception {
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(12);
+    try {
+      List<java.util.concurrent.Future<OpenSsh.Result>> runs = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        int n = i;
+        runs.add(pool.submit(() -> gw.ssh(owner, "-l", vmName, "sleep 2; echo parallel-" + n)));
+      }
+      for (int i = 0; i < runs.size(); i++) {
+        OpenSsh.Result r = runs.get(i).get(120, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("parallel-" + i + "\n");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   /** Logins at the VM's sshd with the gateway's proxy key (its log says which key signed in). */
   private static long proxyLogins() throws Exception {
     String fingerprint =

@@ -15,7 +15,7 @@ public final class GatewayMetrics {
   private final MeterRegistry registry;
   private final AtomicInteger activeConnections = new AtomicInteger();
   // Meters looked up once per status/outcome, not built on every request.
-  private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+  private final Map<String, Counter[]> counters = new ConcurrentHashMap<>();
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
 
@@ -40,16 +40,22 @@ public final class GatewayMetrics {
 
   /** One finished request: counted by status and outcome, timed in a histogram by outcome. */
   public void request(int status, String outcome, long nanos) {
-    counters
-        .computeIfAbsent(
-            outcome + ":" + status,
-            k ->
-                Counter.builder("vmctl_https_requests")
-                    .description("Requests by status")
-                    .tag("status", Integer.toString(status))
-                    .tag("outcome", outcome)
-                    .register(registry))
-        .increment();
+    // Per outcome an array by status: no key string built per request.
+    Counter[] byStatus = counters.computeIfAbsent(outcome, k -> new Counter[600]);
+    int slot = status >= 0 && status < byStatus.length ? status : 0;
+    Counter counter = byStatus[slot];
+    if (counter == null) {
+      // Micrometer hands back the registered meter for the same name and tags: a race between
+      // two event loops here registers one meter.
+      counter =
+          Counter.builder("vmctl_https_requests")
+              .description("Requests by status")
+              .tag("status", Integer.toString(status))
+              .tag("outcome", outcome)
+              .register(registry);
+      byStatus[slot] = counter;
+    }
+    counter.increment();
     timers
         .computeIfAbsent(
             outcome,
