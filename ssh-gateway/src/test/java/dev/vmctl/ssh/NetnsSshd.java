@@ -102,6 +102,10 @@ final class NetnsSshd implements AutoCloseable {
               // Accepts whatever environment a client sends, so that a test can see that the
               // gateway passes none on (a real guest's sshd may be configured like this).
               "AcceptEnv *",
+              // Sessions log in as root on this host's filesystem: with root's own HOME, bash
+              // would source the machine's ~/.bashrc (pyenv init, whose rehash lock, left by a
+              // killed session, made every later login wait 60 s). A home of its own instead.
+              "SetEnv HOME=" + dir,
               ""));
       List<String> argv =
           List.of("/usr/sbin/sshd", "-D", "-e", "-f", dir.resolve("sshd_config").toString());

@@ -155,7 +155,8 @@ class SshProxyKubeTest {
 
   /**
    * More routed sessions at once than OpenSSH's sshd takes channels on one connection (10): the
-   * gateway opens another connection beyond 8 instead of having the VM refuse the channel.
+   * gateway opens another connection beyond 8 instead of having the VM refuse the channel. Two
+   * people, six each: one person may hold 10 connections to the gateway.
    */
   @Test
   void moreConcurrentRoutedSessionsThanOneConnectionTakesAllRun() throws Exception {
@@ -164,7 +165,8 @@ class SshProxyKubeTest {
       List<java.util.concurrent.Future<OpenSsh.Result>> runs = new java.util.ArrayList<>();
       for (int i = 0; i < 12; i++) {
         int n = i;
-        runs.add(pool.submit(() -> gw.ssh(owner, "-l", vmName, "sleep 2; echo parallel-" + n)));
+        Path who = n % 2 == 0 ? owner : friend;
+        runs.add(pool.submit(() -> gw.ssh(who, "-l", vmName, "sleep 2; echo parallel-" + n)));
       }
       for (int i = 0; i < runs.size(); i++) {
         OpenSsh.Result r = runs.get(i).get(120, java.util.concurrent.TimeUnit.SECONDS);
