@@ -100,64 +100,6 @@ public record NodeConfig(
     }
   }
 
-  /** Settings with the default CPU overcommit (tests and callers from before issue 15). */
-  public NodeConfig(
-      String hostName,
-      Path stateDir,
-      Path pool,
-      String storageDriver,
-      String hypervisor,
-      Subnet subnet,
-      String bridge,
-      String netns,
-      Path kernelDir,
-      String qemu,
-      String vhostVsock,
-      boolean kvm,
-      int reservedCpus,
-      String reservedMemory,
-      Duration heartbeat,
-      int httpPort,
-      String sshUser,
-      String lvmVolumeGroup,
-      String lvmThinPool,
-      String cloudHypervisor,
-      String gatewayNamespace,
-      Duration hypervisorApiTimeout,
-      String httpBindAddress,
-      Path cgroupRoot,
-      String cgroupParent,
-      String vmMemoryOverhead) {
-    this(
-        hostName,
-        stateDir,
-        pool,
-        storageDriver,
-        hypervisor,
-        subnet,
-        bridge,
-        netns,
-        kernelDir,
-        qemu,
-        vhostVsock,
-        kvm,
-        reservedCpus,
-        reservedMemory,
-        heartbeat,
-        httpPort,
-        sshUser,
-        lvmVolumeGroup,
-        lvmThinPool,
-        cloudHypervisor,
-        gatewayNamespace,
-        hypervisorApiTimeout,
-        httpBindAddress,
-        cgroupRoot,
-        cgroupParent,
-        vmMemoryOverhead,
-        DEFAULT_CPU_OVERCOMMIT);
-  }
-
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     String hypervisor = env.getOrDefault("VMCTL_HYPERVISOR", "qemu");
     boolean kvm = Boolean.parseBoolean(env.getOrDefault("VMCTL_KVM", "false"));

@@ -135,7 +135,8 @@ class VmLifeGuestTest {
             "",
             Path.of("/sys/fs/cgroup"),
             "vmctl-life-" + suffix, // the VMs' cgroups, under a parent of this test's own
-            NodeConfig.DEFAULT_VM_MEMORY_OVERHEAD);
+            NodeConfig.DEFAULT_VM_MEMORY_OVERHEAD,
+            NodeConfig.DEFAULT_CPU_OVERCOMMIT);
     this.config = config;
     this.server = env.server();
     daemon = NodeDaemon.start(env.server().adminClient(), config);

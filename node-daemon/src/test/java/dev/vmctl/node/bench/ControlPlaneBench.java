@@ -76,7 +76,8 @@ public final class ControlPlaneBench {
               "",
               null, // no VM cgroups: the hypervisor is a fake
               "vmctl",
-              "0");
+              "0",
+              NodeConfig.DEFAULT_CPU_OVERCOMMIT);
       try (VmctlOperator operator =
               VmctlOperator.start(
                   server.adminClient(),
