@@ -86,7 +86,8 @@ class NodeVmReconcilerKubeTest {
             "",
             null, // no VM cgroups: the hypervisor is a fake
             "vmctl",
-            "0");
+            "0",
+            NodeConfig.DEFAULT_CPU_OVERCOMMIT);
     fake = fake == null ? new FakeHost() : fake;
     reconciler =
         new NodeVmReconciler(
@@ -436,6 +437,20 @@ class NodeVmReconcilerKubeTest {
         });
   }
 
+  /** The VM once Running with its guest agent's report in status.guest. */
+  VirtualMachine awaitGuest(VirtualMachine vm) {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              VirtualMachine v = client.resource(vm).get();
+              return v.getStatus() != null
+                  && v.getStatus().phase == VmPhase.Running
+                  && v.getStatus().guest != null;
+            });
+    return client.resource(vm).get();
+  }
+
   String planId(VirtualMachine vm) {
     return dev.vmctl.node.model.VmPlanner.id(client.resource(vm).get());
   }
@@ -537,7 +552,8 @@ class NodeVmReconcilerKubeTest {
   void theRestartAnnotationRestartsTheGuestOnce() {
     fake.guestAnswers = true;
     VirtualMachine vm = create(vm("restarter"));
-    String boot = awaitPhase(vm, VmPhase.Running).getStatus().guest.bootId;
+    // A seeded boot is Running from its console line; status.guest comes with the agent, after.
+    String boot = awaitGuest(vm).getStatus().guest.bootId;
     String id = planId(vm);
     annotate(vm, VirtualMachine.RESTARTED_AT_ANNOTATION, "2026-12-02T10:00:00Z");
     await()
@@ -546,6 +562,7 @@ class NodeVmReconcilerKubeTest {
             () -> {
               VirtualMachine v = client.resource(vm).get();
               return v.getStatus().phase == VmPhase.Running
+                  && v.getStatus().guest != null
                   && !boot.equals(v.getStatus().guest.bootId);
             });
     VirtualMachine after = client.resource(vm).get();
