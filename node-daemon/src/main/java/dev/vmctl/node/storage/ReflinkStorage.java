@@ -8,6 +8,7 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -19,6 +20,8 @@ import java.util.stream.Stream;
  * directory, which must be on the same filesystem as the pool.
  */
 public final class ReflinkStorage implements Storage {
+  private static final String ROOT = "root.img";
+  private static final String DATA = "data.img";
   private final Path pool;
   private final Commands commands;
   private final String driver;
@@ -141,6 +144,86 @@ public final class ReflinkStorage implements Storage {
   public void removeData(VmPlan plan) throws IOException {
     Files.deleteIfExists(plan.dataVolume());
     Files.deleteIfExists(plan.dir().resolve("data.img.tmp"));
+  }
+
+  /** Where a complete snapshot's volumes are: {@code <pool>/snapshots/<name>/{root,data}.img}. */
+  Path snapshotDir(String snapshot) {
+    return pool.resolve("snapshots").resolve(SnapshotNames.checked(snapshot));
+  }
+
+  @Override
+  public boolean snapshotReady(String snapshot) throws IOException {
+    Path dir = snapshotDir(snapshot);
+    return Files.isRegularFile(dir.resolve(ROOT)) && Files.isRegularFile(dir.resolve(DATA));
+  }
+
+  @Override
+  public long snapshot(VmPlan plan, String snapshot) throws IOException {
+    Path dir = snapshotDir(snapshot);
+    if (!snapshotReady(snapshot)) {
+      if (!Files.isRegularFile(plan.rootVolume()) || !Files.isRegularFile(plan.dataVolume())) {
+        throw new IOException("VM " + plan.name() + " has no volumes on this host to snapshot");
+      }
+      // Copied beside the final name and renamed in one step: a crash leaves only the .tmp.
+      Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+      deleteTree(tmp);
+      Files.createDirectories(tmp);
+      commands.must(
+          "cp", "--reflink=always", plan.rootVolume().toString(), tmp.resolve(ROOT).toString());
+      commands.must(
+          "cp", "--reflink=always", plan.dataVolume().toString(), tmp.resolve(DATA).toString());
+      deleteTree(dir);
+      Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+    }
+    return allocated(dir);
+  }
+
+  @Override
+  public void restore(VmPlan plan, String snapshot) throws IOException {
+    if (!snapshotReady(snapshot)) {
+      throw new IOException("snapshot " + snapshot + " is not on this host");
+    }
+    Path dir = snapshotDir(snapshot);
+    cloneIfMissing(dir.resolve(ROOT), plan.rootVolume(), plan.rootDiskBytes());
+    cloneIfMissing(dir.resolve(DATA), plan.dataVolume(), plan.diskBytes());
+  }
+
+  private void cloneIfMissing(Path from, Path volume, long bytes) throws IOException {
+    if (Files.exists(volume)) {
+      return;
+    }
+    Files.createDirectories(volume.getParent());
+    Path tmp = volume.resolveSibling(volume.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    commands.must("cp", "--reflink=always", from.toString(), tmp.toString());
+    growTo(tmp, bytes); // never shrunk: a smaller size leaves the snapshot's
+    Files.move(tmp, volume);
+  }
+
+  @Override
+  public void removeSnapshot(String snapshot) throws IOException {
+    Path dir = snapshotDir(snapshot);
+    deleteTree(dir.resolveSibling(dir.getFileName() + ".tmp"));
+    deleteTree(dir);
+  }
+
+  /**
+   * Bytes allocated to the snapshot's files ({@code du}): extents still shared with the VM or the
+   * image count in full, so this is an upper bound of what deleting the snapshot frees.
+   */
+  private long allocated(Path dir) throws IOException {
+    return Long.parseLong(commands.must("du", "-s", "-B1", dir.toString()).split("\\s+")[0]);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   @Override

@@ -54,6 +54,34 @@ public interface Storage {
     removeRoot(plan);
   }
 
+  /**
+   * Measures: the snapshot's volumes are complete on this host (a crash while taking one leaves
+   * only a partial copy that is not ready and is redone).
+   */
+  default boolean snapshotReady(String snapshot) throws IOException {
+    return false;
+  }
+
+  /**
+   * Copy-on-write copies of the VM's root and data volumes under the snapshot's name; the caller
+   * has paused or stopped the VM, so the copy is crash-consistent. Measures first: a ready snapshot
+   * is kept as it is. Returns the bytes the snapshot holds of its own.
+   */
+  default long snapshot(VmPlan plan, String snapshot) throws IOException {
+    throw new IOException("the " + driver() + " storage driver cannot take snapshots yet");
+  }
+
+  /**
+   * Measures, then makes the VM's root and data volumes copy-on-write clones of a snapshot's (for a
+   * VM started from one, before its first boot); volumes that exist are left alone.
+   */
+  default void restore(VmPlan plan, String snapshot) throws IOException {
+    throw new IOException("the " + driver() + " storage driver cannot restore snapshots yet");
+  }
+
+  /** Removes a snapshot's volumes; an absent one is fine. */
+  default void removeSnapshot(String snapshot) throws IOException {}
+
   /** Base images present (by name). */
   List<String> images() throws IOException;
 

@@ -1,6 +1,7 @@
 package dev.vmctl.node.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vmctl.node.host.Commands;
 import dev.vmctl.node.host.ProcessCommands;
@@ -107,6 +108,80 @@ class ReflinkStorageHostTest {
     storage.remove(a);
     assertThat(a.dataVolume()).doesNotExist();
     assertThat(a.rootVolume()).doesNotExist();
+  }
+
+  @Test
+  void aSnapshotKeepsWhatWasWrittenBeforeItAndItsRestoredCloneThenDivergesFromTheSource()
+      throws IOException {
+    VmPlan source = plan("aaaaaaaaaaaa", 10 * GIB, 2 * GIB);
+    storage.ensureRoot(source);
+    storage.ensureData(source);
+    writeFile(source.dataVolume(), "/before", "written before the snapshot");
+    assertThat(storage.snapshotReady("snap-1")).isFalse();
+
+    long bytes = storage.snapshot(source, "snap-1");
+    assertThat(storage.snapshotReady("snap-1")).isTrue();
+    assertThat(bytes).as("allocated, not the sparse size").isPositive().isLessThan(GIB);
+    writeFile(source.dataVolume(), "/after", "written after the snapshot");
+
+    VmPlan clone = plan("cccccccccccc", 12 * GIB, 3 * GIB);
+    storage.restore(clone, "snap-1");
+    assertThat(storage.rootReady(clone)).isTrue();
+    assertThat(storage.dataReady(clone)).as("the data volume keeps its label").isTrue();
+    assertThat(Files.size(clone.dataVolume())).as("grown to the clone's disk").isEqualTo(12 * GIB);
+    assertThat(readFile(clone.dataVolume(), "/before")).isEqualTo("written before the snapshot");
+    assertThat(readFile(clone.dataVolume(), "/after")).as("not in the snapshot").isEmpty();
+
+    writeFile(clone.dataVolume(), "/clone-only", "the clone's own");
+    assertThat(readFile(source.dataVolume(), "/clone-only")).as("they diverge").isEmpty();
+    assertThat(readFile(source.dataVolume(), "/after")).isEqualTo("written after the snapshot");
+
+    storage.restore(clone, "snap-1"); // measured: the clone's volumes exist and are kept
+    assertThat(readFile(clone.dataVolume(), "/clone-only")).isEqualTo("the clone's own");
+    storage.removeSnapshot("snap-1");
+    assertThat(storage.snapshotReady("snap-1")).isFalse();
+    assertThat(pool.resolve("snapshots")).isEmptyDirectory();
+    assertThat(readFile(clone.dataVolume(), "/before"))
+        .as("a clone outlives its snapshot")
+        .isEqualTo("written before the snapshot");
+  }
+
+  @Test
+  void aPartialSnapshotIsRedoneAndBadNamesOrMissingSnapshotsAreRefusedClearly() throws IOException {
+    VmPlan source = plan("aaaaaaaaaaaa", 10 * GIB, 2 * GIB);
+    Path partial = pool.resolve("snapshots/snap-2.tmp");
+    Files.createDirectories(partial);
+    Files.writeString(partial.resolve("root.img"), "half a copy from a crash");
+    assertThat(storage.snapshotReady("snap-2")).isFalse();
+    assertThatThrownBy(() -> storage.snapshot(source, "snap-2"))
+        .hasMessageContaining("has no volumes on this host");
+
+    storage.ensureRoot(source);
+    storage.ensureData(source);
+    storage.snapshot(source, "snap-2");
+    assertThat(partial).doesNotExist();
+    assertThat(Files.size(pool.resolve("snapshots/snap-2/root.img"))).isEqualTo(2 * GIB);
+
+    for (String hostile : List.of("../vms", "a/b", "", "UPPER", "-x")) {
+      assertThatThrownBy(() -> storage.snapshot(source, hostile))
+          .as(hostile)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("lower-case letters, digits and '-'");
+    }
+    assertThatThrownBy(() -> storage.restore(plan("dddddddddddd", GIB, 2 * GIB), "absent"))
+        .hasMessage("snapshot absent is not on this host");
+    assertThat(plan("dddddddddddd", GIB, 2 * GIB).dir()).doesNotExist();
+  }
+
+  void writeFile(Path volume, String name, String text) throws IOException {
+    Path src = dir.resolve("src.txt");
+    Files.writeString(src, text);
+    commands.must("debugfs", "-w", "-R", "write " + src + " " + name, volume.toString());
+  }
+
+  String readFile(Path volume, String name) throws IOException {
+    Commands.Result r = commands.run(List.of("debugfs", "-R", "cat " + name, volume.toString()));
+    return r.stdout();
   }
 
   String label(Path volume) throws IOException {
