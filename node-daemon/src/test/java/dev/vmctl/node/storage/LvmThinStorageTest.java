@@ -204,6 +204,70 @@ class LvmThinStorageTest {
         .hasMessageContaining("Required device-mapper target(s) not detected");
   }
 
+  /** Issue 16: both volumes as thin snapshots, renamed whole; restored as a new VM's volumes. */
+  @Test
+  void snapshotsBothVolumesUnderNewNamesRenamedWholeAndRestoresThemAsANewVmsVolumes()
+      throws IOException {
+    FixtureCommands commands = new FixtureCommands("lvs-thin.json");
+    LvmThinStorage storage = new LvmThinStorage(commands, "vmctl", "pool");
+    VmPlan source = plan("0123456789ab", 10L << 30);
+    assertThat(storage.snapshotReady("s1")).isFalse();
+    storage.snapshot(source, "s1");
+    assertThat(acts(commands))
+        .containsExactly(
+            snapshotCommand("snap-s1-root-new", "vm-0123456789ab-root"),
+            snapshotCommand("snap-s1-data-new", "vm-0123456789ab-data"),
+            List.of("lvrename", "vmctl", "snap-s1-root-new", "snap-s1-root"),
+            List.of("lvrename", "vmctl", "snap-s1-data-new", "snap-s1-data"));
+    assertThatThrownBy(() -> storage.snapshot(plan("ffffffffffff", 1), "s2"))
+        .hasMessage("VM web has no volumes on this host to snapshot");
+    assertThatThrownBy(() -> storage.restore(plan("ffffffffffff", 1), "s1"))
+        .hasMessage("snapshot s1 is not on this host");
+    assertThatThrownBy(() -> storage.snapshot(source, "../x"))
+        .isInstanceOf(IllegalArgumentException.class);
+
+    commands.commands.clear();
+    commands.lvsFixture = "lvs-snapshot.json";
+    assertThat(storage.snapshotReady("s1")).isTrue();
+    assertThat(storage.snapshot(source, "s1"))
+        .as("measured, not taken again: the two LVs' data_percent of their sizes")
+        .isEqualTo((long) (2147483648L * 0.42) + (long) (10737418240L * 0.031));
+    assertThat(acts(commands)).isEmpty();
+    storage.restore(withRootDisk(plan("cccccccccccc", 20L << 30), 4L << 30), "s1");
+    assertThat(acts(commands))
+        .containsExactly(
+            snapshotCommand("vm-cccccccccccc-root", "snap-s1-root"),
+            List.of("lvextend", "--size", (4L << 30) + "b", "vmctl/vm-cccccccccccc-root"),
+            snapshotCommand("vm-cccccccccccc-data-new", "snap-s1-data"),
+            List.of("lvextend", "--size", (20L << 30) + "b", "vmctl/vm-cccccccccccc-data-new"),
+            List.of("lvrename", "vmctl", "vm-cccccccccccc-data-new", "vm-cccccccccccc-data"));
+    commands.commands.clear();
+    storage.removeSnapshot("s1");
+    assertThat(acts(commands))
+        .containsExactly(
+            List.of("lvremove", "--yes", "vmctl/snap-s1-data"),
+            List.of("lvremove", "--yes", "vmctl/snap-s1-root"));
+  }
+
+  static List<List<String>> acts(FixtureCommands commands) {
+    return commands.commands.stream()
+        .filter(c -> !List.of("lvs", "blkid").contains(c.get(0)))
+        .toList();
+  }
+
+  static List<String> snapshotCommand(String name, String origin) {
+    return List.of(
+        "lvcreate",
+        "--snapshot",
+        "--name",
+        name,
+        "--setactivationskip",
+        "n",
+        "--activate",
+        "y",
+        "vmctl/" + origin);
+  }
+
   /** Issue 13: a crash between lvcreate and mkfs left a blank LV that counted as done. */
   @Test
   void aBlankDataVolumeIsNotReadyAndIsFormattedButAForeignOneIsRefused() throws IOException {
