@@ -18,6 +18,7 @@ import dev.vmctl.node.guest.GuestAgents;
 import dev.vmctl.node.guest.VsockGuestAgents;
 import dev.vmctl.node.host.ConsoleLog;
 import dev.vmctl.node.host.ProcessCommands;
+import dev.vmctl.node.host.Trees;
 import dev.vmctl.node.hostkeys.DebugfsRootFiles;
 import dev.vmctl.node.hostkeys.RootFiles;
 import dev.vmctl.node.hypervisor.Hypervisor;
@@ -68,17 +69,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -798,7 +796,7 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
       }
       List<HostStep> steps = allSteps();
       runner.removeAll(steps.subList(1, steps.size()), pass); // hypervisor, TAP, volumes …
-      deleteTree(plan.dir());
+      Trees.delete(plan.dir());
       identity.remove(pass); // last: nothing uses the address any more
     }
     remembered.forget(plan.id());
@@ -926,16 +924,5 @@ public class NodeVmReconciler implements Reconciler<VirtualMachine>, Cleaner<Vir
     VirtualMachine updated = client.resource(vm).updateStatus();
     vm.getMetadata().setResourceVersion(updated.getMetadata().getResourceVersion());
     vm.setStatus(VmStatuses.copy(status));
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

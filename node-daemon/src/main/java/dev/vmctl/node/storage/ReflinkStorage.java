@@ -1,6 +1,7 @@
 package dev.vmctl.node.storage;
 
 import dev.vmctl.node.host.Commands;
+import dev.vmctl.node.host.Trees;
 import dev.vmctl.node.model.VmPlan;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -8,7 +9,6 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -166,13 +166,13 @@ public final class ReflinkStorage implements Storage {
       }
       // Copied beside the final name and renamed in one step: a crash leaves only the .tmp.
       Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
-      deleteTree(tmp);
+      Trees.delete(tmp);
       Files.createDirectories(tmp);
       commands.must(
           "cp", "--reflink=always", plan.rootVolume().toString(), tmp.resolve(ROOT).toString());
       commands.must(
           "cp", "--reflink=always", plan.dataVolume().toString(), tmp.resolve(DATA).toString());
-      deleteTree(dir);
+      Trees.delete(dir);
       Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
     }
     return allocated(dir);
@@ -203,8 +203,8 @@ public final class ReflinkStorage implements Storage {
   @Override
   public void removeSnapshot(String snapshot) throws IOException {
     Path dir = snapshotDir(snapshot);
-    deleteTree(dir.resolveSibling(dir.getFileName() + ".tmp"));
-    deleteTree(dir);
+    Trees.delete(dir.resolveSibling(dir.getFileName() + ".tmp"));
+    Trees.delete(dir);
   }
 
   /**
@@ -213,17 +213,6 @@ public final class ReflinkStorage implements Storage {
    */
   private long allocated(Path dir) throws IOException {
     return Long.parseLong(commands.must("du", "-s", "-B1", dir.toString()).split("\\s+")[0]);
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   @Override
