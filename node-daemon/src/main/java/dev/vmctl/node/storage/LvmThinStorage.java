@@ -161,9 +161,7 @@ public final class LvmThinStorage implements Storage {
     // Made under a temporary name and renamed when whole, so a crash leaves only the -new LV
     // (removed and redone here), never a data volume sharing the template's UUID.
     String fresh = name + "-new";
-    if (find(lvs, fresh).isPresent()) {
-      commands.must("lvremove", "--yes", vg + "/" + fresh);
-    }
+    removeIfListed(lvs, fresh);
     snapshot(dataTemplate(lvs), fresh);
     growTo(fresh, DataTemplate.SIZE, plan.diskBytes());
     DataTemplate.giveOwnIdentity(commands, device(fresh));
@@ -182,9 +180,7 @@ public final class LvmThinStorage implements Storage {
       return name;
     }
     String fresh = name + "-new";
-    if (find(now, fresh).isPresent()) {
-      commands.must("lvremove", "--yes", vg + "/" + fresh);
-    }
+    removeIfListed(now, fresh);
     commands.must(
         "lvcreate",
         "--thin",
@@ -240,7 +236,12 @@ public final class LvmThinStorage implements Storage {
   }
 
   private void removeLv(String name) throws IOException {
-    if (find(list(), name).isPresent()) {
+    removeIfListed(list(), name);
+  }
+
+  /** Removes an LV that the given measurement lists; an unlisted one is left alone. */
+  private void removeIfListed(List<Lv> lvs, String name) throws IOException {
+    if (find(lvs, name).isPresent()) {
       commands.must("lvremove", "--yes", vg + "/" + name);
     }
   }
@@ -255,7 +256,10 @@ public final class LvmThinStorage implements Storage {
 
   @Override
   public boolean snapshotReady(String snapshot) throws IOException {
-    List<Lv> lvs = list();
+    return snapshotReady(list(), snapshot);
+  }
+
+  private boolean snapshotReady(List<Lv> lvs, String snapshot) {
     return find(lvs, snapshotRoot(snapshot)).isPresent()
         && find(lvs, snapshotData(snapshot)).isPresent();
   }
@@ -269,23 +273,22 @@ public final class LvmThinStorage implements Storage {
   public long snapshot(VmPlan plan, String snapshot) throws IOException {
     String root = snapshotRoot(snapshot);
     String data = snapshotData(snapshot);
-    if (!snapshotReady(snapshot)) {
-      List<Lv> lvs = list();
+    List<Lv> lvs = list();
+    if (!snapshotReady(lvs, snapshot)) {
       if (find(lvs, rootName(plan)).isEmpty() || find(lvs, dataName(plan)).isEmpty()) {
         throw new IOException("VM " + plan.name() + " has no volumes on this host to snapshot");
       }
       for (String leftover : List.of(root + "-new", data + "-new", root, data)) {
-        if (find(lvs, leftover).isPresent()) {
-          commands.must("lvremove", "--yes", vg + "/" + leftover);
-        }
+        removeIfListed(lvs, leftover);
       }
       snapshot(rootName(plan), root + "-new");
       snapshot(dataName(plan), data + "-new");
       commands.must("lvrename", vg, root + "-new", root);
       commands.must("lvrename", vg, data + "-new", data);
+      lvs = list(); // the new LVs' sizes
     }
     // A thin snapshot's data_percent is what its chunks take of its size (shared ones included).
-    return list().stream()
+    return lvs.stream()
         .filter(lv -> lv.name().equals(root) || lv.name().equals(data))
         .mapToLong(lv -> (long) (lv.sizeBytes() * lv.dataPercent() / 100))
         .sum();
@@ -305,9 +308,7 @@ public final class LvmThinStorage implements Storage {
     }
     if (find(lvs, dataName(plan)).isEmpty()) {
       String fresh = dataName(plan) + "-new";
-      if (find(lvs, fresh).isPresent()) {
-        commands.must("lvremove", "--yes", vg + "/" + fresh);
-      }
+      removeIfListed(lvs, fresh);
       snapshot(data.get().name(), fresh);
       growTo(fresh, data.get().sizeBytes(), plan.diskBytes());
       commands.must("lvrename", vg, fresh, dataName(plan));
@@ -320,9 +321,7 @@ public final class LvmThinStorage implements Storage {
     String root = snapshotRoot(snapshot);
     String data = snapshotData(snapshot);
     for (String name : List.of(data, root, data + "-new", root + "-new")) {
-      if (find(lvs, name).isPresent()) {
-        commands.must("lvremove", "--yes", vg + "/" + name);
-      }
+      removeIfListed(lvs, name);
     }
   }
 

@@ -58,11 +58,7 @@ public final class ReflinkStorage implements Storage {
     if (!Files.exists(base)) {
       throw new IOException("image " + plan.image() + " is not on this host (" + base + ")");
     }
-    Files.createDirectories(plan.dir());
-    Path tmp = plan.dir().resolve("root.img.tmp");
-    commands.must("cp", "--reflink=always", base.toString(), tmp.toString());
-    growTo(tmp, plan.rootDiskBytes());
-    Files.move(tmp, root); // a crash before this leaves only a .tmp, redone next time
+    cloneIfMissing(base, root, plan.rootDiskBytes());
     return root.toString();
   }
 
@@ -96,7 +92,7 @@ public final class ReflinkStorage implements Storage {
       return data.toString();
     }
     Files.createDirectories(plan.dir());
-    Path tmp = plan.dir().resolve("data.img.tmp");
+    Path tmp = partial(plan.dataVolume());
     Files.deleteIfExists(tmp);
     commands.must("cp", "--reflink=always", dataTemplate().toString(), tmp.toString());
     growTo(tmp, plan.diskBytes());
@@ -137,13 +133,13 @@ public final class ReflinkStorage implements Storage {
   @Override
   public void removeRoot(VmPlan plan) throws IOException {
     Files.deleteIfExists(plan.rootVolume());
-    Files.deleteIfExists(plan.dir().resolve("root.img.tmp"));
+    Files.deleteIfExists(partial(plan.rootVolume()));
   }
 
   @Override
   public void removeData(VmPlan plan) throws IOException {
     Files.deleteIfExists(plan.dataVolume());
-    Files.deleteIfExists(plan.dir().resolve("data.img.tmp"));
+    Files.deleteIfExists(partial(plan.dataVolume()));
   }
 
   /** Where a complete snapshot's volumes are: {@code <pool>/snapshots/<name>/{root,data}.img}. */
@@ -165,7 +161,7 @@ public final class ReflinkStorage implements Storage {
         throw new IOException("VM " + plan.name() + " has no volumes on this host to snapshot");
       }
       // Copied beside the final name and renamed in one step: a crash leaves only the .tmp.
-      Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+      Path tmp = partial(dir);
       Trees.delete(tmp);
       Files.createDirectories(tmp);
       commands.must(
@@ -188,22 +184,32 @@ public final class ReflinkStorage implements Storage {
     cloneIfMissing(dir.resolve(DATA), plan.dataVolume(), plan.diskBytes());
   }
 
+  /**
+   * A reflink clone of {@code from} at {@code volume}, grown to {@code bytes} (never shrunk), made
+   * as {@code <volume>.tmp} and renamed: a crash leaves only the .tmp, redone next time. An
+   * existing volume is left alone.
+   */
   private void cloneIfMissing(Path from, Path volume, long bytes) throws IOException {
     if (Files.exists(volume)) {
       return;
     }
     Files.createDirectories(volume.getParent());
-    Path tmp = volume.resolveSibling(volume.getFileName() + ".tmp");
+    Path tmp = partial(volume);
     Files.deleteIfExists(tmp);
     commands.must("cp", "--reflink=always", from.toString(), tmp.toString());
-    growTo(tmp, bytes); // never shrunk: a smaller size leaves the snapshot's
+    growTo(tmp, bytes);
     Files.move(tmp, volume);
+  }
+
+  /** Where a volume or snapshot is made before its rename: the same name with .tmp. */
+  private static Path partial(Path path) {
+    return path.resolveSibling(path.getFileName() + ".tmp");
   }
 
   @Override
   public void removeSnapshot(String snapshot) throws IOException {
     Path dir = snapshotDir(snapshot);
-    Trees.delete(dir.resolveSibling(dir.getFileName() + ".tmp"));
+    Trees.delete(partial(dir));
     Trees.delete(dir);
   }
 
